@@ -1,0 +1,68 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Layers point one way: banditd → BanditStore / NATSKit / PostgresKit → C modules.
+// BanditCore and BanditMath are the pure core: no I/O, nothing of ours below them.
+let package = Package(
+    name: "banditd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "banditd", targets: ["banditd"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries as Debian ships them (libnats-dev 3.4.1, libpq-dev 15).
+        .systemLibrary(
+            name: "CNATS",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+
+        // Pure core.
+        .target(name: "BanditCore"),
+        .target(name: "BanditMath"),
+
+        // Thin owners of the C handles.
+        .target(name: "NATSKit", dependencies: ["CNATS"]),
+        .target(name: "PostgresKit", dependencies: ["CLibPQ"]),
+
+        // Migrations and SQL of the product.
+        .target(name: "BanditStore", dependencies: ["PostgresKit", "BanditCore"]),
+
+        // Configuration file + environment overrides.
+        .target(name: "BanditConfig", dependencies: ["BanditCore"]),
+
+        // The executable wires the parts together.
+        .executableTarget(
+            name: "banditd",
+            dependencies: [
+                "BanditCore", "BanditMath", "BanditConfig", "BanditStore", "NATSKit", "PostgresKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // libFuzzer driver for decoding + validation (see README, "Fuzzing").
+        .executableTarget(name: "BanditCoreFuzz", dependencies: ["BanditCore"]),
+
+        // Starts real nats-server and PostgreSQL processes for the integration tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
+        .testTarget(name: "BanditCoreTests", dependencies: ["BanditCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BanditMathTests", dependencies: ["BanditMath"]),
+        .testTarget(name: "BanditConfigTests", dependencies: ["BanditConfig"]),
+        .testTarget(name: "NATSKitTests", dependencies: ["NATSKit", "TestSupport"]),
+        .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"]),
+        .testTarget(name: "BanditStoreTests", dependencies: ["BanditStore", "PostgresKit", "TestSupport"]),
+    ]
+)
