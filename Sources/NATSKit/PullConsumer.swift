@@ -1,0 +1,188 @@
+import CNATS
+import Foundation
+
+/// Consumes a durable JetStream pull consumer with the pull protocol on a core subscription:
+/// pull requests (`{"batch":n,"expires":ns}`) go to `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`
+/// with a reply subject under our own inbox; messages and status answers come back on it.
+///
+/// Why not `natsSubscription_Fetch`: Debian's cnats 3.4.1 has two defects there (it can return
+/// `NATS_TIMEOUT` at once on the next call, nats.c #631; and it can overflow its message array
+/// when messages of an earlier timed-out pull are still buffered, nats.c #749). Here a message
+/// from an earlier request is simply the next message of the next fetch.
+///
+/// Not Sendable: the subscription belongs to one owner (one worker thread). `fetch` blocks that
+/// thread for at most `maxWait`, so call it from a thread of your own, not the Swift
+/// concurrency pool.
+public final class PullConsumer {
+    public let stream: String
+    public let consumer: String
+    private let connection: NATSConnection
+    private let inbox: String
+    private var subscription: OpaquePointer?
+    private var ledger = PullRequestLedger()
+    private let clock = ContinuousClock()
+    private let requestSubject: String
+
+    /// Messages the client dropped because this subscription's buffer overflowed (they are
+    /// redelivered after ack wait). Stays 0 unless batches are sized far beyond the buffer.
+    public private(set) var slowConsumerEvents = 0
+
+    /// Binds to an existing durable pull consumer. Fails if it does not exist or is a push
+    /// consumer.
+    public init(connection: NATSConnection, stream: String, consumer: String) throws(NATSError) {
+        let info = try connection.consumerInfo(stream: stream, consumer: consumer)
+        if let deliverSubject = info.config.deliverSubject {
+            throw NATSError(
+                operation: "bind consumer \(stream)/\(consumer)", origin: .malformedResponse,
+                message: "is a push consumer (deliver_subject \(deliverSubject)); banditd needs a pull consumer")
+        }
+        self.connection = connection
+        self.stream = stream
+        self.consumer = consumer
+        self.requestSubject = "\(NATSConnection.apiPrefix).CONSUMER.MSG.NEXT.\(stream).\(consumer)"
+        self.inbox = try connection.makeInbox()
+        var sub: OpaquePointer?
+        try natsCheck(
+            connection.withHandle { natsConnection_SubscribeSync(&sub, $0, "\(inbox).*") },
+            "subscribe to pull inbox")
+        subscription = sub
+    }
+
+    deinit { close() }
+
+    /// Unsubscribes. Messages delivered but not settled are redelivered after ack wait.
+    public func close() {
+        guard let sub = subscription else { return }
+        subscription = nil
+        natsSubscription_Unsubscribe(sub)
+        natsSubscription_Destroy(sub)
+    }
+
+    /// Returns up to `maxMessages` messages: as soon as `maxMessages` are in hand, or once at least
+    /// one is in hand and no further one arrives within `linger`, or empty after `maxWait` with
+    /// none. Under light load a message is returned the moment it arrives; under load batches fill.
+    public func fetch(
+        maxMessages: Int, maxWait: Duration, linger: Duration = .milliseconds(1)
+    ) throws(NATSError) -> [JetStreamMessage] {
+        precondition(maxMessages > 0, "fetch needs a positive batch size")
+        let start = clock.now
+        return try collect(
+            maxMessages: maxMessages, deadline: start + maxWait, linger: linger,
+            requestExpiry: max(maxWait, .milliseconds(10)), issueRequests: true)
+    }
+
+    /// For shutdown: issues no new pull request and returns what the open ones still deliver,
+    /// waiting until they end or `maxWait` passes, so nothing fetched is left unsettled.
+    public func finish(maxWait: Duration) throws(NATSError) -> [JetStreamMessage] {
+        var messages: [JetStreamMessage] = []
+        let deadline = clock.now + maxWait
+        while clock.now < deadline {
+            ledger.prune(now: clock.now, connectionEpoch: connection.status.reconnects)
+            let buffered = try collect(
+                maxMessages: .max, deadline: deadline, linger: .milliseconds(20), requestExpiry: .zero,
+                issueRequests: false)
+            messages += buffered
+            if ledger.open.isEmpty && buffered.isEmpty { break }
+        }
+        return messages
+    }
+
+    /// Pull requests open at the server, as far as we know.
+    public var openRequests: Int { ledger.open.count }
+
+    private func collect(
+        maxMessages: Int, deadline: ContinuousClock.Instant, linger: Duration, requestExpiry: Duration,
+        issueRequests: Bool
+    ) throws(NATSError) -> [JetStreamMessage] {
+        guard let sub = subscription else {
+            throw NATSError(
+                operation: "fetch from \(stream)/\(consumer)", origin: .library(status: NATS_INVALID_SUBSCRIPTION.rawValue),
+                message: "consumer is closed")
+        }
+        var batch: [JetStreamMessage] = []
+        var lingerUntil: ContinuousClock.Instant?
+        while true {
+            let now = clock.now
+            let epoch = connection.status.reconnects
+            ledger.prune(now: now, connectionEpoch: epoch)
+            if issueRequests, let size = ledger.requestSize(toServe: maxMessages - batch.count) {
+                try sendPullRequest(batch: size, expiry: requestExpiry, now: now, epoch: epoch)
+            }
+            let waitUntil = lingerUntil.map { min($0, deadline) } ?? deadline
+            if !issueRequests && ledger.open.isEmpty && lingerUntil == nil {
+                // Nothing more can arrive for us; take what is buffered without waiting.
+                return try drainBuffered(sub, into: batch, limit: maxMessages)
+            }
+            let timeout = now < waitUntil ? (waitUntil - now).natsMilliseconds : 0
+            var msg: OpaquePointer?
+            let status = natsSubscription_NextMsg(&msg, sub, timeout)
+            switch status {
+            case NATS_OK:
+                let message = NATSMessage(consuming: msg!)
+                if let pullStatus = message.status {
+                    try handle(status: pullStatus, subject: message.subject)
+                } else if let delivered = JetStreamMessage(message) {
+                    ledger.delivered()
+                    batch.append(delivered)
+                    if batch.count >= maxMessages { return batch }
+                    lingerUntil = clock.now + linger
+                }
+            case NATS_TIMEOUT:
+                if clock.now >= waitUntil { return batch }
+            case NATS_SLOW_CONSUMER:
+                slowConsumerEvents += 1
+            default:
+                throw NATSError(library: status, operation: "fetch from \(stream)/\(consumer)")
+            }
+        }
+    }
+
+    private func drainBuffered(
+        _ sub: OpaquePointer, into batch: [JetStreamMessage], limit: Int
+    ) throws(NATSError) -> [JetStreamMessage] {
+        var batch = batch
+        while batch.count < limit {
+            var msg: OpaquePointer?
+            let status = natsSubscription_NextMsg(&msg, sub, 0)
+            guard status == NATS_OK else { break }
+            let message = NATSMessage(consuming: msg!)
+            if message.status == nil, let delivered = JetStreamMessage(message) { batch.append(delivered) }
+        }
+        return batch
+    }
+
+    private func sendPullRequest(
+        batch: Int, expiry: Duration, now: ContinuousClock.Instant, epoch: Int
+    ) throws(NATSError) {
+        // While disconnected cnats buffers publishes and sends them after reconnecting, when the
+        // server no longer knows our earlier requests; skip and let the next fetch ask anew.
+        guard connection.isConnected else { return }
+        let id = ledger.issue(batch: batch, expiresAt: now + expiry, connectionEpoch: epoch)
+        let request = "{\"batch\":\(batch),\"expires\":\(expiry.natsNanoseconds)}"
+        do {
+            try connection.publishCore(subject: requestSubject, reply: "\(inbox).\(id)", body: Array(request.utf8))
+        } catch {
+            ledger.ended(id: id)
+            if !error.isTransient { throw error }
+        }
+    }
+
+    private func handle(status: (code: Int, description: String), subject: String) throws(NATSError) {
+        let id = subject.split(separator: ".").last.flatMap { UInt64($0) }
+        switch status.code {
+        case 100:
+            return  // idle heartbeat
+        case 404, 408:
+            if let id { ledger.ended(id: id) }  // no messages / request expired
+        case 409 where status.description.localizedCaseInsensitiveContains("leader change"):
+            if let id { ledger.ended(id: id) }
+        default:
+            // 400 Bad Request, 409 Consumer Deleted / Exceeded MaxWaiting / MaxRequestBatch …:
+            // a configuration or topology problem, not something another pull fixes.
+            if let id { ledger.ended(id: id) }
+            throw NATSError(
+                operation: "fetch from \(stream)/\(consumer)", origin: .pullStatus(code: status.code),
+                message: "\(status.code) \(status.description)")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// Bookkeeping for the pull requests a `PullConsumer` has open at the server — pure, so the
+/// rules are unit-tested without a server.
+///
+/// A pull request asks for up to `batch` messages until `expiresAt`. The server answers with
+/// messages (which do not say which request they serve) and ends a request with a status on
+/// the request's own reply subject: 404/408 (nothing more), 409 (e.g. leader change). A request
+/// that the server forgot (it restarted) is dropped when it is past its expiry plus a grace, or
+/// at once when the connection reports a reconnect.
+struct PullRequestLedger: Sendable {
+    struct OpenRequest: Sendable, Equatable {
+        var id: UInt64
+        var remaining: Int
+        var expiresAt: ContinuousClock.Instant
+        var connectionEpoch: Int
+    }
+
+    private(set) var open: [OpenRequest] = []
+    private var nextID: UInt64 = 1
+    /// How long past its expiry we wait for a request's closing status before forgetting it.
+    let grace: Duration
+
+    init(grace: Duration = .milliseconds(500)) {
+        self.grace = grace
+    }
+
+    /// Messages the open requests may still bring.
+    var outstanding: Int { open.reduce(0) { $0 + $1.remaining } }
+
+    /// How many messages a new request should ask for so that `target` can be served, or nil
+    /// when enough are already asked for. Refill once less than half the target is outstanding,
+    /// so a steady stream is not cut into many small requests.
+    func requestSize(toServe target: Int) -> Int? {
+        let have = outstanding
+        guard target > 0, have * 2 < target else { return nil }
+        return target - have
+    }
+
+    mutating func issue(batch: Int, expiresAt: ContinuousClock.Instant, connectionEpoch: Int) -> UInt64 {
+        let id = nextID
+        nextID += 1
+        open.append(OpenRequest(id: id, remaining: batch, expiresAt: expiresAt, connectionEpoch: connectionEpoch))
+        return id
+    }
+
+    /// A message arrived; the server serves requests in arrival order.
+    mutating func delivered() {
+        if let index = open.firstIndex(where: { $0.remaining > 0 }) {
+            open[index].remaining -= 1
+            if open[index].remaining == 0 { open.remove(at: index) }
+        }
+    }
+
+    /// The server ended request `id` (404, 408, 409).
+    mutating func ended(id: UInt64) {
+        open.removeAll { $0.id == id }
+    }
+
+    /// Forgets requests that are past their expiry plus grace, or from an earlier connection.
+    mutating func prune(now: ContinuousClock.Instant, connectionEpoch: Int) {
+        open.removeAll { $0.connectionEpoch != connectionEpoch || now > $0.expiresAt + grace }
+    }
+}
