@@ -38,6 +38,9 @@ let package = Package(
         // Migrations and SQL of the product.
         .target(name: "BanditStore", dependencies: ["PostgresKit", "BanditCore"]),
 
+        // The streams and consumers of CONTRACT section 1: create, verify.
+        .target(name: "BanditTopology", dependencies: ["NATSKit"]),
+
         // Configuration file + environment overrides.
         .target(name: "BanditConfig", dependencies: ["BanditCore"]),
 
@@ -45,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "banditd",
             dependencies: [
-                "BanditCore", "BanditMath", "BanditConfig", "BanditStore", "NATSKit", "PostgresKit",
+                "BanditCore", "BanditMath", "BanditConfig", "BanditStore", "BanditTopology", "NATSKit", "PostgresKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -62,6 +65,7 @@ let package = Package(
         .testTarget(name: "BanditMathTests", dependencies: ["BanditMath"]),
         .testTarget(name: "BanditConfigTests", dependencies: ["BanditConfig"]),
         .testTarget(name: "NATSKitTests", dependencies: ["NATSKit", "TestSupport"]),
+        .testTarget(name: "BanditTopologyTests", dependencies: ["BanditTopology", "NATSKit", "TestSupport"]),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"]),
         .testTarget(name: "BanditStoreTests", dependencies: ["BanditStore", "PostgresKit", "TestSupport"]),
     ]
