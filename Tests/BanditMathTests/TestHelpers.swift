@@ -59,3 +59,22 @@ func rankOneClosedForm(features x: [Double], reward r: Double, count k: Double, 
     let q = x.reduce(0) { $0 + $1 * $1 }
     return (k * r * q / (lambda + k * q), (q / (lambda + k * q)).squareRoot())
 }
+
+/// Norm-wise backward error of a ridge solve: ‖b − (λI + a)θ‖ / (‖λI + a‖_F·‖θ‖ + ‖b‖).
+func backwardError(_ stats: ArmStatistics, lambda: Double, theta: [Double]) -> Double {
+    let d = stats.dimension
+    var residual = 0.0
+    var matrixNorm = 0.0
+    for i in 0..<d {
+        var row = 0.0
+        for j in 0..<d {
+            let entry = stats.a[i * d + j] + (i == j ? lambda : 0)
+            matrixNorm += entry * entry
+            row += entry * theta[j]
+        }
+        residual += (stats.b[i] - row) * (stats.b[i] - row)
+    }
+    let thetaNorm = theta.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    let bNorm = stats.b.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    return residual.squareRoot() / (matrixNorm.squareRoot() * thetaNorm + bNorm)
+}
