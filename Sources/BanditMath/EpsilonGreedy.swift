@@ -26,10 +26,12 @@ public struct EpsilonGreedy: Sendable, Equatable {
 
     /// The selection distribution over `arms` (in the given order).
     ///
-    /// - Precondition: at least one arm, arm ids unique, no NaN mean.
+    /// - Precondition: at least one arm, arm ids unique as UTF-8 bytes, no NaN mean.
     public func selection(arms: [ArmEstimate]) -> EpsilonGreedySelection {
         let armIDs = arms.map(\.armID)
-        precondition(Set(armIDs).count == armIDs.count, "arm ids must be unique")
+        // Bytes, not String ==: canonically equivalent ids ("é" vs "e\u{301}") are distinct
+        // arms in PostgreSQL, but equal Swift strings.
+        precondition(Set(armIDs.map { Array($0.utf8) }).count == armIDs.count, "arm ids must be unique")
         let greedy = ArmTieBreak.indexOfMaximum(values: arms.map(\.mean), armIDs: armIDs)
         let k = Double(arms.count)
         let explore = epsilon / k
@@ -53,9 +55,10 @@ public struct EpsilonGreedySelection: Sendable, Equatable {
 
     public var greedyArmID: String { armIDs[greedyIndex] }
 
-    /// Selection probability of `armID`, or nil when it is not a candidate.
+    /// Selection probability of `armID` (compared as UTF-8 bytes), or nil when it is not a
+    /// candidate.
     public func probability(of armID: String) -> Double? {
-        armIDs.firstIndex(of: armID).map { probabilities[$0] }
+        armIDs.firstIndex { $0.utf8.elementsEqual(armID.utf8) }.map { probabilities[$0] }
     }
 
     /// Plays once: draws u ~ U[0, 1); u < ε explores (an arm uniformly among all K, possibly the

@@ -10,7 +10,9 @@ public struct GreedyRegret: Sendable, Equatable {
 
     /// The greedy policy chooses among the world's arms (the keys of `expectedRewards`); an arm
     /// missing from `learnedMeans` has no state and counts at the prior mean 0. Learned arms
-    /// the world does not have are ignored.
+    /// the world does not have are ignored. Arm ids are dictionary keys here, so canonically
+    /// equivalent ids would be merged: fine for generated worlds (`banditd simulate` uses ASCII
+    /// ids), not for arbitrary stored ids.
     ///
     /// - Precondition: at least one arm; no NaN value.
     public init(learnedMeans: [String: Double], expectedRewards: [String: Double]) {
