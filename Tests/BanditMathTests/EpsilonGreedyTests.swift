@@ -27,7 +27,8 @@ import Testing
         #expect(selection.probabilities == [0, 1, 0, 0])
         var generator = SplitMix64(seed: 1)
         for _ in 0..<1000 {
-            #expect(selection.sample(using: &generator) == EpsilonGreedyChoice(armID: "b", propensity: 1, explored: false))
+            #expect(
+                selection.sample(using: &generator) == EpsilonGreedyChoice(armID: "b", propensity: 1, explored: false))
         }
     }
 

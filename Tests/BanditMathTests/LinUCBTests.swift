@@ -118,7 +118,9 @@ import Testing
     @Test func oneMillionUpdatesToOneArmMatchTheClosedFormSums() throws {
         // d = 5; five integer-valued feature vectors, 200 000 updates each: every partial sum is
         // an integer below 2^53, so the accumulated sums are exact.
-        let vectors: [[Double]] = [[1, 0, 0, 0, 1], [0, 2, 0, 1, 0], [1, 1, 3, 0, 0], [0, 0, 1, 4, 0], [2, 0, 0, 0, 5]]
+        let vectors: [[Double]] = [
+            [1, 0, 0, 0, 1], [0, 2, 0, 1, 0], [1, 1, 3, 0, 0], [0, 0, 1, 4, 0], [2, 0, 0, 0, 5],
+        ]
         let rewards: [Double] = [1, -1, 0.5, 0.25, -0.5]
         var stats = ArmStatistics.zero(dimension: 5)
         for _ in 0..<200_000 {
