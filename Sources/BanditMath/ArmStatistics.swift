@@ -62,12 +62,12 @@ public struct ArmStatistics: Sendable, Equatable {
         precondition(x.count == d, "feature vector length \(x.count) differs from dimension \(d)")
         x.withUnsafeBufferPointer { x in
             a.withUnsafeMutableBufferPointer { a in
+                // x_i * x_j == x_j * x_i exactly, so a stays exactly symmetric.
                 for i in 0..<d {
                     let xi = x[i]
-                    let row = i * d
-                    // x_i * x_j == x_j * x_i exactly, so a stays exactly symmetric.
+                    let row = a.baseAddress! + i &* d
                     for j in 0..<d {
-                        a[row + j] += xi * x[j]
+                        row[j] += xi * x[j]
                     }
                 }
             }

@@ -157,20 +157,22 @@ public struct CholeskyFactor: Sendable {
     ) -> Bool {
         base.withUnsafeBufferPointer { base in
             lower.withUnsafeMutableBufferPointer { l in
+                // Row pointers: no index arithmetic (and its overflow checks) in the inner loop.
+                let l = l.baseAddress!
                 for i in 0..<d {
-                    let rowI = i * d
+                    let rowI = l + i &* d
                     for j in 0...i {
-                        let rowJ = j * d
-                        var sum = base[rowI + j]
+                        let rowJ = l + j &* d
+                        var sum = base[i &* d &+ j]
                         for k in 0..<j {
-                            sum -= l[rowI + k] * l[rowJ + k]
+                            sum -= rowI[k] * rowJ[k]
                         }
                         if i == j {
                             sum += jitter
                             guard sum.isFinite, sum >= floor else { return false }
-                            l[rowI + i] = sum.squareRoot()
+                            rowI[i] = sum.squareRoot()
                         } else {
-                            l[rowI + j] = sum / l[rowJ + j]
+                            rowI[j] = sum / rowJ[j]
                         }
                     }
                 }
