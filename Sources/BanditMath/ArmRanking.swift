@@ -35,9 +35,9 @@ public enum ArmRanking {
     /// `arms` is a list, not a dictionary keyed by `String`: Swift's `String ==` is canonical
     /// equivalence, so a dictionary would merge arm ids that PostgreSQL keeps apart ("é" vs
     /// "e\u{301}"). Arms without state are passed as ``ArmStatistics/zero(dimension:)`` and
-    /// score at the prior. An arm whose stored state cannot be used (non-finite sums, not positive definite,
-    /// another dimension) is scored at the prior too and carries the reason in
-    /// ``RankedArm/fallback``: no NaN is ever ranked.
+    /// score at the prior. An arm whose stored state cannot be used (non-finite sums, not
+    /// positive definite, another dimension) is scored at the prior too and carries the reason
+    /// in ``RankedArm/fallback``: no NaN is ever ranked.
     ///
     /// - Throws: only when the features themselves are unusable (non-finite), since then not
     ///   even the prior has a value.

@@ -4,6 +4,10 @@
 /// `Key` is whatever identifies a row, e.g. (user_id, policy, source, arm_id) in BanditCore.
 /// ``deltas`` returns the keys in ascending order: the stable lock order that keeps daemons
 /// upserting overlapping rows from deadlocking each other.
+///
+/// Keys are grouped by `Key`'s `==`. If a key holds `String`s, note that Swift's `String ==`
+/// is canonical equivalence ("é" == "e\u{301}") while PostgreSQL's text equality compares
+/// bytes: such a key must compare its strings as UTF-8 bytes, or two rows would share a delta.
 public struct ArmStatisticsBatch<Key: Hashable & Comparable & Sendable>: Sendable {
     private var byKey: [Key: ArmStatistics] = [:]
 
