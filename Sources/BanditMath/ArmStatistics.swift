@@ -1,0 +1,116 @@
+/// Raw sufficient statistics of one (user, policy, source, arm): exactly the columns of
+/// `bandit_state`.
+///
+/// - `a` = Σ x xᵀ, d×d row-major (entry (i, j) at `i * dimension + j`),
+/// - `b` = Σ r x,
+/// - `n` = number of updates, `rewardSum` = Σ r.
+///
+/// The ridge term λI is *not* part of the state: it is added only when solving
+/// (``CholeskyFactor``), so λ can change without rewriting rows. Because every field is a plain
+/// sum, updates and merged deltas commute: concurrent daemons may add deltas in any order and
+/// end with the same state, up to floating-point rounding of the additions.
+public struct ArmStatistics: Sendable, Equatable {
+    public let dimension: Int
+    /// Σ x xᵀ, d×d row-major; symmetric by construction.
+    public private(set) var a: [Double]
+    /// Σ r x.
+    public private(set) var b: [Double]
+    public private(set) var n: Int64
+    public private(set) var rewardSum: Double
+
+    /// Statistics of an arm that has seen nothing: the prior.
+    public static func zero(dimension: Int) -> ArmStatistics {
+        precondition(dimension > 0, "dimension must be positive")
+        return ArmStatistics(
+            uncheckedDimension: dimension,
+            a: [Double](repeating: 0, count: dimension * dimension),
+            b: [Double](repeating: 0, count: dimension),
+            n: 0,
+            rewardSum: 0
+        )
+    }
+
+    /// Statistics as read back from storage. Lengths are checked (a corrupted row is data, not a
+    /// programming error); values are not, so that a row holding NaN or infinity can still be
+    /// loaded, reported, and scored at the prior (``LinUCB`` throws for it).
+    public init(dimension: Int, a: [Double], b: [Double], n: Int64, rewardSum: Double) throws(BanditMathError) {
+        guard dimension > 0, a.count == dimension * dimension, b.count == dimension else {
+            throw .malformedStatistics(dimension: dimension, aCount: a.count, bCount: b.count)
+        }
+        self.init(uncheckedDimension: dimension, a: a, b: b, n: n, rewardSum: rewardSum)
+    }
+
+    private init(uncheckedDimension dimension: Int, a: [Double], b: [Double], n: Int64, rewardSum: Double) {
+        self.dimension = dimension
+        self.a = a
+        self.b = b
+        self.n = n
+        self.rewardSum = rewardSum
+    }
+
+    /// True when every stored sum is finite (a row that can be solved).
+    public var isFinite: Bool {
+        rewardSum.isFinite && a.allSatisfy(\.isFinite) && b.allSatisfy(\.isFinite)
+    }
+
+    /// Adds one observation: a += x xᵀ, b += r x, n += 1, rewardSum += r.
+    ///
+    /// The caller has validated the event (CONTRACT §2: finite features with |x| ≤ 1e6, finite
+    /// reward); a feature vector of the wrong length is a programming error.
+    public mutating func add(features x: [Double], reward r: Double) {
+        let d = dimension
+        precondition(x.count == d, "feature vector length \(x.count) differs from dimension \(d)")
+        x.withUnsafeBufferPointer { x in
+            a.withUnsafeMutableBufferPointer { a in
+                // x_i * x_j == x_j * x_i exactly, so a stays exactly symmetric.
+                for i in 0..<d {
+                    let xi = x[i]
+                    let row = a.baseAddress! + i &* d
+                    for j in 0..<d {
+                        row[j] += xi * x[j]
+                    }
+                }
+            }
+            b.withUnsafeMutableBufferPointer { b in
+                for i in 0..<d {
+                    b[i] += r * x[i]
+                }
+            }
+        }
+        n += 1
+        rewardSum += r
+    }
+
+    /// Adds another arm's sums (e.g. a batch delta) into this one.
+    public mutating func merge(_ other: ArmStatistics) {
+        precondition(other.dimension == dimension, "cannot merge dimension \(other.dimension) into \(dimension)")
+        other.a.withUnsafeBufferPointer { source in
+            a.withUnsafeMutableBufferPointer { target in
+                for k in target.indices {
+                    target[k] += source[k]
+                }
+            }
+        }
+        other.b.withUnsafeBufferPointer { source in
+            b.withUnsafeMutableBufferPointer { target in
+                for k in target.indices {
+                    target[k] += source[k]
+                }
+            }
+        }
+        n += other.n
+        rewardSum += other.rewardSum
+    }
+
+    /// The sum of two arms' statistics (same dimension).
+    public static func + (lhs: ArmStatistics, rhs: ArmStatistics) -> ArmStatistics {
+        var sum = lhs
+        sum.merge(rhs)
+        return sum
+    }
+
+    /// Adds `rhs` into `lhs`.
+    public static func += (lhs: inout ArmStatistics, rhs: ArmStatistics) {
+        lhs.merge(rhs)
+    }
+}
