@@ -1,0 +1,174 @@
+import Foundation
+
+/// The one entry point from message to typed event: subject, headers and body bytes in, an
+/// `Event` or a `Rejection` out. Pure: no I/O, no shared state, never throws, never traps on
+/// input.
+///
+/// Order of checks, so each message gets the most useful reason:
+/// 1. body size (`payload.too_large`) — before anything is read;
+/// 2. subject (`subject.unknown`);
+/// 3. UTF-8, then JSON syntax of the whole body (`json.invalid`), duplicate names included;
+/// 4. top-level object, then the members in contract order: `schema_version`, `event_id`,
+///    `occurred_at`, `user_id`, `source`, then the subject's own fields (`schema.invalid`,
+///    `policy.unknown`, `dimension.mismatch`).
+///
+/// Headers are not needed by any v1 rule; they are taken so rules about them (e.g. a
+/// `Nats-Msg-Id` that must equal `event_id`) can be added without changing callers.
+public struct EventDecoder: Sendable {
+    public static let defaultMaxPayloadBytes = 65_536
+    /// Deepest nesting of arrays and objects accepted anywhere in a body.
+    public static let maxNestingDepth = JSONScanner.maxDepth
+    /// How far `occurred_at` may lie ahead of `now`.
+    public static let maxFutureSkew: TimeInterval = 24 * 60 * 60
+
+    public let policies: PolicyRegistry
+    public let maxPayloadBytes: Int
+
+    public init(policies: PolicyRegistry, maxPayloadBytes: Int = EventDecoder.defaultMaxPayloadBytes) {
+        self.policies = policies
+        self.maxPayloadBytes = maxPayloadBytes
+    }
+
+    /// Decodes and validates one message. The body is borrowed for the call only.
+    public func decode(
+        subject: String, headers: [String: String], body: UnsafeRawBufferPointer, now: Date
+    ) -> Result<Event, Rejection> {
+        guard body.count <= maxPayloadBytes else {
+            return .failure(
+                Rejection(
+                    reason: .payloadTooLarge,
+                    detail: "body: expected at most \(maxPayloadBytes) bytes, got \(body.count)"))
+        }
+        guard let knownSubject = EventSubject(rawValue: subject) else {
+            return .failure(
+                Rejection(
+                    reason: .subjectUnknown,
+                    detail: "subject: expected one of \(EventDecoder.subjectList), got \(quoted(subject))"))
+        }
+        do throws(Rejection) {
+            return .success(try decode(knownSubject, body, now: now))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Decodes and validates one message from any byte collection (`[UInt8]`, `Data`, …).
+    /// Contiguous storage is read in place; anything else is copied once, after the size check.
+    public func decode(
+        subject: String, headers: [String: String], body: some Collection<UInt8>, now: Date
+    ) -> Result<Event, Rejection> {
+        if let result = body.withContiguousStorageIfAvailable({
+            decode(subject: subject, headers: headers, body: UnsafeRawBufferPointer($0), now: now)
+        }) {
+            return result
+        }
+        let count = body.count
+        guard count <= maxPayloadBytes else {
+            return .failure(
+                Rejection(reason: .payloadTooLarge, detail: "body: expected at most \(maxPayloadBytes) bytes, got \(count)"))
+        }
+        return Array(body).withUnsafeBytes { decode(subject: subject, headers: headers, body: $0, now: now) }
+    }
+
+    private static let subjectList = EventSubject.allCases.map(\.rawValue).joined(separator: ", ")
+
+    private func decode(_ subject: EventSubject, _ body: UnsafeRawBufferPointer, now: Date) throws(Rejection)
+        -> Event
+    {
+        if let offset = UTF8Validation.firstInvalidOffset(body) {
+            throw Rejection(reason: .jsonInvalid, detail: "body: invalid UTF-8 at byte \(offset)")
+        }
+        if body.count >= 3, body[0] == 0xEF, body[1] == 0xBB, body[2] == 0xBF {
+            throw Rejection(reason: .jsonInvalid, detail: "body: byte order mark at byte 0 (not allowed in JSON)")
+        }
+        return try withUnsafeTemporaryAllocation(of: JSONToken.self, capacity: Field.allCases.count) {
+            (slots) throws(Rejection) -> Event in
+            var members = MessageMembers(bytes: body, slots: slots)
+            do throws(JSONSyntaxError) {
+                try members.scan(subject)
+            } catch {
+                throw Rejection(reason: .jsonInvalid, detail: "body: \(error.message) (byte \(error.offset))")
+            }
+            let reader = FieldReader(members: members, policies: policies, now: now)
+            return try reader.event(subject)
+        }
+    }
+}
+
+/// The members of a message body that its subject reads, as token slots indexed by `Field`.
+struct MessageMembers {
+    let bytes: UnsafeRawBufferPointer
+    let slots: UnsafeMutableBufferPointer<JSONToken>
+    var present: UInt64 = 0
+    /// Set when the body is well-formed JSON but not an object.
+    var topLevel: JSONToken?
+
+    init(bytes: UnsafeRawBufferPointer, slots: UnsafeMutableBufferPointer<JSONToken>) {
+        self.bytes = bytes
+        self.slots = slots
+    }
+
+    func token(_ field: Field) -> JSONToken? {
+        present & (1 << UInt64(field.rawValue)) != 0 ? slots[field.rawValue] : nil
+    }
+
+    func has(_ field: Field) -> Bool {
+        present & (1 << UInt64(field.rawValue)) != 0
+    }
+
+    /// Checks the whole body's syntax and records the subject's members.
+    mutating func scan(_ subject: EventSubject) throws(JSONSyntaxError) {
+        var scanner = JSONScanner(bytes)
+        scanner.skipWhitespace()
+        guard !scanner.isAtEnd else { throw scanner.error("expected a JSON object, got an empty body") }
+        if scanner.peek() != UInt8(ascii: "{") {
+            topLevel = try scanner.scanValue(depth: 1)
+        } else {
+            let members = Field.members(of: subject)
+            var unknownNames: Set<[UInt8]>? = nil
+            let bytes = self.bytes
+            let slots = self.slots
+            var present: UInt64 = 0
+            try scanner.scanMembers(depth: 1) { (key: JSONToken, value: JSONToken) throws(JSONSyntaxError) in
+                let field: Field?
+                var decodedName: [UInt8]? = nil
+                if key.hasEscapes {
+                    let name = JSONScanner.decodedString(key, in: bytes)
+                    decodedName = name
+                    field = name.withUnsafeBytes { MessageMembers.match($0, members) }
+                } else {
+                    field = MessageMembers.match(
+                        UnsafeRawBufferPointer(rebasing: bytes[(key.start + 1)..<(key.end - 1)]), members)
+                }
+                if let field {
+                    let bit: UInt64 = 1 << UInt64(field.rawValue)
+                    guard present & bit == 0 else {
+                        throw JSONSyntaxError(offset: key.start, message: "duplicate member name \"\(field.name)\"")
+                    }
+                    present |= bit
+                    slots[field.rawValue] = value
+                } else {
+                    let name = decodedName ?? JSONScanner.decodedString(key, in: bytes)
+                    if unknownNames == nil { unknownNames = [] }
+                    guard unknownNames!.insert(name).inserted else {
+                        throw JSONSyntaxError(
+                            offset: key.start, message: "duplicate member name \(JSONScanner.describeKey(name))")
+                    }
+                }
+            }
+            self.present = present
+        }
+        scanner.skipWhitespace()
+        guard scanner.isAtEnd else { throw scanner.error("expected end of input after the JSON value, got \(scanner.found())") }
+    }
+
+    private static func match(_ name: UnsafeRawBufferPointer, _ members: [Field]) -> Field? {
+        for field in members {
+            let candidate = Field.utf8Names[field.rawValue]
+            if candidate.count == name.count, candidate.withUnsafeBytes({ $0.elementsEqual(name) }) {
+                return field
+            }
+        }
+        return nil
+    }
+}
