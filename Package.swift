@@ -41,6 +41,12 @@ let package = Package(
         // The streams and consumers of CONTRACT section 1: create, verify.
         .target(name: "BanditTopology", dependencies: ["NATSKit"]),
 
+        // fetch → decode → apply → settle.
+        .target(name: "BanditWorker", dependencies: ["BanditCore", "BanditStore", "NATSKit", "PostgresKit"]),
+
+        // Health socket, metrics, sd_notify and watchdog: what operators and systemd see.
+        .target(name: "BanditOperations", dependencies: [.product(name: "Logging", package: "swift-log")]),
+
         // Configuration file + environment overrides.
         .target(name: "BanditConfig", dependencies: ["BanditCore"]),
 
@@ -48,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "banditd",
             dependencies: [
-                "BanditCore", "BanditMath", "BanditConfig", "BanditStore", "BanditTopology", "NATSKit", "PostgresKit",
+                "BanditCore", "BanditMath", "BanditConfig", "BanditStore", "BanditTopology", "BanditWorker", "BanditOperations", "NATSKit", "PostgresKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,6 +71,8 @@ let package = Package(
         .testTarget(name: "BanditMathTests", dependencies: ["BanditMath"]),
         .testTarget(name: "BanditConfigTests", dependencies: ["BanditConfig"]),
         .testTarget(name: "NATSKitTests", dependencies: ["NATSKit", "TestSupport"]),
+        .testTarget(name: "BanditWorkerTests", dependencies: ["BanditWorker", "BanditCore", "BanditStore", "NATSKit", "PostgresKit", "TestSupport"]),
+        .testTarget(name: "BanditOperationsTests", dependencies: ["BanditOperations", "TestSupport"]),
         .testTarget(name: "BanditTopologyTests", dependencies: ["BanditTopology", "NATSKit", "TestSupport"]),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"]),
         .testTarget(name: "BanditStoreTests", dependencies: ["BanditStore", "PostgresKit", "TestSupport"]),

@@ -35,6 +35,9 @@ public struct NATSError: Error, Sendable, CustomStringConvertible {
     /// Nobody was listening on the subject (no stream bound, or JetStream disabled).
     public var isNoResponders: Bool { origin == .library(status: NATS_NO_RESPONDERS.rawValue) }
 
+    /// No server could be reached (refused, down): worth retrying, unlike an authorization error.
+    public var isNoServer: Bool { origin == .library(status: NATS_NO_SERVER.rawValue) }
+
     /// The connection is closed for good (not merely reconnecting).
     public var isConnectionClosed: Bool { origin == .library(status: NATS_CONNECTION_CLOSED.rawValue) }
 

@@ -1,0 +1,48 @@
+import Foundation
+import Synchronization
+
+/// Set once when shutdown begins; blocking loops on our own threads poll it or wait on it.
+final class StopSignal: Sendable {
+    private let requested = Mutex(false)
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    func request() {
+        let first = requested.withLock { value in
+            defer { value = true }
+            return !value
+        }
+        if first { semaphore.signal() }
+    }
+
+    var isRequested: Bool { requested.withLock { $0 } }
+
+    /// Blocks until `request()`; returns at once if it already happened.
+    func wait() {
+        guard !isRequested else { return }
+        semaphore.wait()
+        semaphore.signal()  // let any other waiter through too
+    }
+
+    /// Sleeps up to `duration`; returns true early if stop was requested meanwhile.
+    func sleep(_ duration: Duration) -> Bool {
+        if isRequested { return true }
+        let (seconds, attoseconds) = duration.components
+        let nanos = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        if semaphore.wait(timeout: .now() + .nanoseconds(nanos)) == .success {
+            semaphore.signal()
+            return true
+        }
+        return isRequested
+    }
+}
+
+/// Runs blocking work (cnats, libpq) on a thread of its own, so it never holds a thread of the
+/// Swift concurrency pool.
+func runOnThread<T: Sendable>(name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.name = name
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
