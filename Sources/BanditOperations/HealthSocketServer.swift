@@ -1,0 +1,226 @@
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The health socket of CONTRACT section 7: a unix stream socket (mode 0660) that answers one
+/// request per connection.
+///
+/// A client sends `health\n` or `metrics\n`; an empty line, closing its write side, or sending
+/// nothing for `clientTimeout` all mean `health`. Anything else gets a one-line JSON error. The
+/// server writes the response and closes.
+///
+/// Clients are served one at a time on the server's own thread; each one is bounded by
+/// `clientTimeout` for reading and for writing, so a client that connects and sends nothing delays
+/// the next by at most that. Responses are written with `MSG_NOSIGNAL`: a client that disconnects
+/// early costs an `EPIPE`, never a SIGPIPE (the process's signal dispositions are left alone).
+public final class HealthSocketServer: Sendable {
+    public let path: String
+    private let health: HealthState
+    private let logger: Logger
+    private let clientTimeout: Duration
+
+    private struct Running: Sendable {
+        var listener: Int32
+        var wakeRead: Int32
+        var wakeWrite: Int32
+        var finished: DispatchSemaphore
+        /// Identity of the socket file we bound, so `stop()` never unlinks someone else's.
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    private let running = Mutex<Running?>(nil)
+
+    /// Longest request line read; anything longer is an unknown command.
+    static let maximumRequestBytes = 64
+
+    public init(path: String, health: HealthState, logger: Logger, clientTimeout: Duration = .seconds(1)) {
+        self.path = path
+        self.health = health
+        self.logger = logger
+        self.clientTimeout = clientTimeout
+    }
+
+    deinit {
+        precondition(running.withLock { $0 == nil }, "HealthSocketServer released while running: call stop()")
+    }
+
+    /// Binds the socket and starts serving on a thread of its own.
+    ///
+    /// A socket file left by a crashed run (nothing accepts on it) is replaced. Throws
+    /// ``OperationsError/Code/socketInUse`` when another process answers on `path`, and
+    /// ``OperationsError/Code/notASocket`` when `path` is some other kind of file.
+    public func start() throws(OperationsError) {
+        let address = try UnixSocketAddress(path)
+        precondition(!address.isAbstract, "the health socket is a file path")
+        precondition(running.withLock { $0 == nil }, "HealthSocketServer started twice")
+
+        try removeStaleSocket(address)
+
+        let listener = try SocketIO.unixSocket(SOCK_STREAM)
+        var wake: [Int32] = [-1, -1]
+        do {
+            try address.withSockaddr { pointer, length throws(OperationsError) in
+                try systemCall("bind", path: path) { bind(listener, pointer, length) }
+            }
+            // Nobody can connect before listen(), so tightening the mode here leaves no window.
+            try systemCall("chmod", path: path) { chmod(path, 0o660) }
+            var info = stat()
+            try systemCall("stat", path: path) { stat(path, &info) }
+            let flags = try systemCall("fcntl") { fcntl(listener, F_GETFL) }
+            try systemCall("fcntl") { fcntl(listener, F_SETFL, flags | O_NONBLOCK) }
+            try systemCall("listen", path: path) { listen(listener, 16) }
+            try systemCall("socketpair") {
+                socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &wake)
+            }
+
+            let state = Running(
+                listener: listener,
+                wakeRead: wake[0],
+                wakeWrite: wake[1],
+                finished: DispatchSemaphore(value: 0),
+                device: UInt64(info.st_dev),
+                inode: UInt64(info.st_ino)
+            )
+            running.withLock { $0 = state }
+            let thread = Thread { [self] in
+                acceptLoop(listener: state.listener, wake: state.wakeRead)
+                state.finished.signal()
+            }
+            thread.name = "banditd-health"
+            thread.start()
+            logger.info("health socket listening", metadata: ["socket.path": "\(path)"])
+        } catch {
+            close(listener)
+            for descriptor in wake where descriptor >= 0 { close(descriptor) }
+            unlinkIfOurs(nil)
+            throw error
+        }
+    }
+
+    /// Stops accepting, waits for the serving thread, closes the socket and removes its file.
+    /// Safe to call more than once.
+    public func stop() {
+        guard let state = running.withLock({ value -> Running? in defer { value = nil }; return value }) else { return }
+        var byte: UInt8 = 1
+        _ = write(state.wakeWrite, &byte, 1)
+        state.finished.wait()
+        close(state.listener)
+        close(state.wakeRead)
+        close(state.wakeWrite)
+        unlinkIfOurs(state)
+        logger.info("health socket closed", metadata: ["socket.path": "\(path)"])
+    }
+
+    // MARK: - Start-up
+
+    /// Refuses a live socket, removes a stale one, leaves any other file alone (and throws).
+    private func removeStaleSocket(_ address: UnixSocketAddress) throws(OperationsError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw OperationsError(.notASocket, path: path, message: "\(path) exists and is not a socket; not removing it")
+        }
+        let probe = try SocketIO.unixSocket(SOCK_STREAM)
+        defer { close(probe) }
+        let connected = try address.withSockaddr { pointer, length in connect(probe, pointer, length) == 0 }
+        let reason = errno
+        if connected {
+            throw OperationsError(
+                .socketInUse,
+                path: path,
+                message: "another banditd is serving \(path); stop it first or choose another BANDITD_HEALTH_SOCKET"
+            )
+        }
+        guard reason == ECONNREFUSED || reason == ENOENT else {
+            throw OperationsError(call: "connect", errno: reason, path: path)
+        }
+        logger.notice("removing stale health socket", metadata: ["socket.path": "\(path)"])
+        if unlink(path) != 0 && errno != ENOENT {
+            throw OperationsError(call: "unlink", errno: errno, path: path)
+        }
+    }
+
+    private func unlinkIfOurs(_ state: Running?) {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return }
+        if let state, UInt64(info.st_dev) != state.device || UInt64(info.st_ino) != state.inode { return }
+        unlink(path)
+    }
+
+    // MARK: - Serving
+
+    private func acceptLoop(listener: Int32, wake: Int32) {
+        while true {
+            var entries = [
+                pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+            ]
+            if poll(&entries, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                logger.error("health socket poll failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
+                return
+            }
+            if entries[1].revents != 0 { return }
+            // Glibc's module does not export accept4; the daemon never execs, so FD_CLOEXEC set right
+            // after accept is enough.
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                let reason = errno
+                if reason == EAGAIN || reason == EWOULDBLOCK || reason == EINTR || reason == ECONNABORTED { continue }
+                logger.warning(
+                    "health socket accept failed",
+                    metadata: ["error": "\(String(cString: strerror(reason)))"]
+                )
+                // EMFILE and friends: back off instead of spinning on a listener that stays readable.
+                usleep(100_000)
+                continue
+            }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            serve(client)
+            close(client)
+        }
+    }
+
+    private func serve(_ client: Int32) {
+        do {
+            let request = try readRequest(client)
+            try SocketIO.setTimeout(client, option: SO_SNDTIMEO, clientTimeout)
+            try SocketIO.sendAll(client, response(to: request).utf8)
+        } catch {
+            logger.debug("health socket client failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The first line the client sends, without its line ending; empty when the client sent nothing
+    /// (EOF, or silence until the timeout).
+    private func readRequest(_ client: Int32) throws(OperationsError) -> [UInt8] {
+        let deadline = ContinuousClock.now + clientTimeout
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: Self.maximumRequestBytes + 1)
+        while received.count <= Self.maximumRequestBytes, !received.contains(UInt8(ascii: "\n")) {
+            guard try SocketIO.waitReadable(client, until: deadline) else { break }
+            let count = try systemCall("recv") {
+                chunk.withUnsafeMutableBytes { raw in recv(client, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT)) }
+            }
+            if count == 0 { break }
+            received += chunk[0..<count]
+        }
+        var line = received.split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false)
+            .first.map(Array.init) ?? []
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        return line
+    }
+
+    func response(to request: [UInt8]) -> String {
+        switch String(decoding: request, as: UTF8.self).trimmingCharacters(in: .whitespaces) {
+        case "", "health": health.healthJSON() + "\n"
+        case "metrics": health.metrics.prometheusText()
+        default: "{\"ok\":false,\"error\":\"unknown command: send health or metrics\"}\n"
+        }
+    }
+}

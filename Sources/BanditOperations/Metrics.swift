@@ -1,0 +1,195 @@
+import Foundation
+import Synchronization
+
+/// The daemon's counters, histograms and gauges: created once with fixed names, rendered as
+/// Prometheus text (exposition format 0.0.4) on the health socket's `metrics` command.
+///
+/// The same numbers feed the health JSON (``HealthState`` reads them from here), so each event is
+/// recorded once. Recording takes one short lock and allocates nothing, except the first time a
+/// dead-letter reason outside ``deadLetterReasons`` is seen. Record per batch, not per message.
+///
+/// Families (every per-consumer series carries `consumer="signals"` or `consumer="feedback"`):
+///
+/// | name | type | meaning |
+/// |---|---|---|
+/// | `banditd_messages_processed_total` | counter | messages applied (or found already applied) and acked |
+/// | `banditd_message_errors_total` | counter | failed processing attempts: nak'd for a retry or dead-lettered |
+/// | `banditd_messages_redelivered_total` | counter | messages that arrived with a delivery count above 1 |
+/// | `banditd_messages_dead_lettered_total` | counter | dead letters, also labelled `reason` (a CONTRACT §3 code) |
+/// | `banditd_batch_size` | histogram | messages per non-empty fetch; buckets 1, 2, 4, …, 1024 |
+/// | `banditd_apply_seconds` | histogram | one batch's database transaction; buckets 0.5 ms … 5 s |
+/// | `banditd_consumer_pending` | gauge | `num_pending` of the consumer, as last polled |
+/// | `banditd_consumer_ack_pending` | gauge | `num_ack_pending` of the consumer, as last polled |
+/// | `banditd_consumer_last_message_timestamp_seconds` | gauge | unix time of the last processed message (absent until one) |
+/// | `banditd_database_reconnects_total` | counter | PostgreSQL reconnections |
+/// | `banditd_nats_reconnects_total` | counter | NATS reconnections |
+public final class Metrics: Sendable {
+    /// Upper bounds of `banditd_batch_size`: 1, 2, 4, …, 1024 (the fetch batch is at most a few hundred).
+    public static let batchSizeBuckets: [Double] = (0...10).map { Double(1 << $0) }
+    /// Upper bounds of `banditd_apply_seconds`, in seconds.
+    public static let applySecondsBuckets: [Double] = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+    ]
+    /// The dead-letter reason codes of CONTRACT section 3. Their series exist from the start (at 0),
+    /// so rates work before the first dead letter. Any other string is accepted as a reason too;
+    /// keep reasons to stable codes, never free text, or the number of series grows without bound.
+    public static let deadLetterReasons: [String] = [
+        "json.invalid", "schema.invalid", "subject.unknown", "policy.unknown", "dimension.mismatch",
+        "payload.too_large", "decision.already_rewarded", "decision.mismatch", "max_deliveries",
+    ]
+
+    private struct Consumer: Sendable {
+        var processed: UInt64 = 0
+        var errors: UInt64 = 0
+        var redelivered: UInt64 = 0
+        var deadLettered: [String: UInt64] = Dictionary(uniqueKeysWithValues: Metrics.deadLetterReasons.map { ($0, 0) })
+        var lastMessageAt: Double?
+        var pending: UInt64 = 0
+        var ackPending: UInt64 = 0
+        var batchSize = Histogram(bounds: Metrics.batchSizeBuckets)
+        var applySeconds = Histogram(bounds: Metrics.applySecondsBuckets)
+    }
+
+    private struct Storage: Sendable {
+        var consumers = ConsumerRole.allCases.map { _ in Consumer() }
+        var databaseReconnects: UInt64 = 0
+        var natsReconnects: UInt64 = 0
+    }
+
+    private let storage = Mutex(Storage())
+
+    public init() {}
+
+    /// Counts `count` messages as processed (applied, or recognised as duplicates, and acked) and
+    /// sets the consumer's `last_msg_ts` to `at`.
+    public func recordProcessed(_ consumer: ConsumerRole, count: Int = 1, at time: Date = Date()) {
+        guard count > 0 else { return }
+        let seconds = time.timeIntervalSince1970
+        storage.withLock {
+            $0.consumers[consumer.index].processed += UInt64(count)
+            $0.consumers[consumer.index].lastMessageAt = seconds
+        }
+    }
+
+    /// Counts failed processing attempts (a nak for a retry, or a dead letter).
+    public func recordErrors(_ consumer: ConsumerRole, count: Int = 1) {
+        guard count > 0 else { return }
+        storage.withLock { $0.consumers[consumer.index].errors += UInt64(count) }
+    }
+
+    /// Counts messages that arrived with a delivery count above 1.
+    public func recordRedelivered(_ consumer: ConsumerRole, count: Int = 1) {
+        guard count > 0 else { return }
+        storage.withLock { $0.consumers[consumer.index].redelivered += UInt64(count) }
+    }
+
+    /// Counts dead letters published (and acknowledged by JetStream) for `reason`, a stable code
+    /// such as `schema.invalid` (see ``deadLetterReasons``).
+    public func recordDeadLettered(_ consumer: ConsumerRole, reason: String, count: Int = 1) {
+        guard count > 0 else { return }
+        storage.withLock { $0.consumers[consumer.index].deadLettered[reason, default: 0] += UInt64(count) }
+    }
+
+    /// Observes the size of one non-empty fetch; empty fetches (`size == 0`) are not observed.
+    public func recordBatch(_ consumer: ConsumerRole, size: Int) {
+        guard size > 0 else { return }
+        storage.withLock { $0.consumers[consumer.index].batchSize.observe(Double(size)) }
+    }
+
+    /// Observes how long one batch's database transaction took.
+    public func recordApply(_ consumer: ConsumerRole, duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        storage.withLock { $0.consumers[consumer.index].applySeconds.observe(seconds) }
+    }
+
+    /// Sets the consumer's pending and ack-pending counts, as polled from its consumer info.
+    public func setConsumerPending(_ consumer: ConsumerRole, pending: UInt64, ackPending: UInt64) {
+        storage.withLock {
+            $0.consumers[consumer.index].pending = pending
+            $0.consumers[consumer.index].ackPending = ackPending
+        }
+    }
+
+    public func recordDatabaseReconnect() {
+        storage.withLock { $0.databaseReconnects += 1 }
+    }
+
+    public func recordNATSReconnect() {
+        storage.withLock { $0.natsReconnects += 1 }
+    }
+
+    /// The numbers the health JSON shows for one consumer.
+    public struct ConsumerCounters: Sendable, Equatable {
+        public var processed: UInt64
+        public var errors: UInt64
+        public var redelivered: UInt64
+        /// All reasons together.
+        public var deadLettered: UInt64
+        /// When the last message was processed; nil before the first.
+        public var lastMessageAt: Date?
+    }
+
+    public func counters(_ consumer: ConsumerRole) -> ConsumerCounters {
+        storage.withLock {
+            let state = $0.consumers[consumer.index]
+            return ConsumerCounters(
+                processed: state.processed,
+                errors: state.errors,
+                redelivered: state.redelivered,
+                deadLettered: state.deadLettered.values.reduce(0, +),
+                lastMessageAt: state.lastMessageAt.map { Date(timeIntervalSince1970: $0) }
+            )
+        }
+    }
+
+    /// Prometheus text exposition format 0.0.4: `# HELP` and `# TYPE` before each family, one
+    /// sample per line, histograms as cumulative `_bucket{le=…}` then `_sum` and `_count`.
+    public func prometheusText() -> String {
+        let state = storage.withLock { $0 }
+        var text = PrometheusText()
+        let roles = ConsumerRole.allCases
+
+        text.family("banditd_messages_processed_total", .counter, "Messages applied (or found already applied) and acked.")
+        for role in roles { text.sample("banditd_messages_processed_total", [("consumer", role.rawValue)], state.consumers[role.index].processed) }
+
+        text.family("banditd_message_errors_total", .counter, "Failed processing attempts: nak'd for a retry or dead-lettered.")
+        for role in roles { text.sample("banditd_message_errors_total", [("consumer", role.rawValue)], state.consumers[role.index].errors) }
+
+        text.family("banditd_messages_redelivered_total", .counter, "Messages that arrived with a delivery count above 1.")
+        for role in roles { text.sample("banditd_messages_redelivered_total", [("consumer", role.rawValue)], state.consumers[role.index].redelivered) }
+
+        text.family("banditd_messages_dead_lettered_total", .counter, "Messages published to deadletter.> and terminated, by reason code.")
+        for role in roles {
+            for (reason, count) in state.consumers[role.index].deadLettered.sorted(by: { $0.key < $1.key }) {
+                text.sample("banditd_messages_dead_lettered_total", [("consumer", role.rawValue), ("reason", reason)], count)
+            }
+        }
+
+        text.family("banditd_batch_size", .histogram, "Messages per non-empty fetch.")
+        for role in roles { text.histogram("banditd_batch_size", [("consumer", role.rawValue)], state.consumers[role.index].batchSize) }
+
+        text.family("banditd_apply_seconds", .histogram, "Duration of one batch's database transaction, in seconds.")
+        for role in roles { text.histogram("banditd_apply_seconds", [("consumer", role.rawValue)], state.consumers[role.index].applySeconds) }
+
+        text.family("banditd_consumer_pending", .gauge, "Messages not yet delivered to the consumer, as last polled.")
+        for role in roles { text.sample("banditd_consumer_pending", [("consumer", role.rawValue)], state.consumers[role.index].pending) }
+
+        text.family("banditd_consumer_ack_pending", .gauge, "Messages delivered but not yet acknowledged, as last polled.")
+        for role in roles { text.sample("banditd_consumer_ack_pending", [("consumer", role.rawValue)], state.consumers[role.index].ackPending) }
+
+        text.family("banditd_consumer_last_message_timestamp_seconds", .gauge, "Unix time of the last processed message.")
+        for role in roles {
+            if let last = state.consumers[role.index].lastMessageAt {
+                text.sample("banditd_consumer_last_message_timestamp_seconds", [("consumer", role.rawValue)], last)
+            }
+        }
+
+        text.family("banditd_database_reconnects_total", .counter, "PostgreSQL reconnections.")
+        text.sample("banditd_database_reconnects_total", [], state.databaseReconnects)
+
+        text.family("banditd_nats_reconnects_total", .counter, "NATS reconnections.")
+        text.sample("banditd_nats_reconnects_total", [], state.natsReconnects)
+
+        return text.output
+    }
+}
