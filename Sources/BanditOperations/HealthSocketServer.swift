@@ -56,7 +56,9 @@ public final class HealthSocketServer: Sendable {
     /// ``OperationsError/Code/notASocket`` when `path` is some other kind of file.
     public func start() throws(OperationsError) {
         let address = try UnixSocketAddress(path)
-        precondition(!address.isAbstract, "the health socket is a file path")
+        guard !address.isAbstract else {
+            throw OperationsError(.invalidAddress, path: path, message: "the health socket must be a file path, not \(path)")
+        }
         precondition(running.withLock { $0 == nil }, "HealthSocketServer started twice")
 
         try removeStaleSocket(address)
