@@ -38,7 +38,12 @@ public final class HealthSocketServer: Sendable {
     /// Longest request line read; anything longer is an unknown command.
     static let maximumRequestBytes = 64
 
-    public init(path: String, health: HealthState, logger: Logger, clientTimeout: Duration = .seconds(1)) {
+    public init(
+        path: String,
+        health: HealthState,
+        logger: Logger = Logger(label: "banditd.health"),
+        clientTimeout: Duration = .seconds(1)
+    ) {
         self.path = path
         self.health = health
         self.logger = logger
@@ -193,8 +198,19 @@ public final class HealthSocketServer: Sendable {
             let request = try readRequest(client)
             try SocketIO.setTimeout(client, option: SO_SNDTIMEO, clientTimeout)
             try SocketIO.sendAll(client, response(to: request).utf8)
+            discardUnreadInput(client)
         } catch {
             logger.debug("health socket client failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Reads and drops what the client sent beyond its request line (a bounded amount): closing a
+    /// unix socket with unread input resets the connection, and the client would lose the answer.
+    private func discardUnreadInput(_ client: Int32) {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<16 {
+            let count = chunk.withUnsafeMutableBytes { raw in recv(client, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT)) }
+            if count <= 0 { return }
         }
     }
 

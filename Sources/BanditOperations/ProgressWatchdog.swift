@@ -32,7 +32,11 @@ public final class ProgressWatchdog: Sendable {
     ///   - stallThreshold: how long a loop may go without a beat before it counts as wedged. It
     ///     must exceed the longest honest iteration (fetch wait + apply + settle + retry sleeps).
     ///   - now: a monotonic time source; tests inject a manual one. By default the continuous clock.
-    public init(stallThreshold: Duration, logger: Logger, now: (@Sendable () -> Duration)? = nil) {
+    public init(
+        stallThreshold: Duration,
+        logger: Logger = Logger(label: "banditd.watchdog"),
+        now: (@Sendable () -> Duration)? = nil
+    ) {
         precondition(stallThreshold > .zero, "stall threshold must be positive")
         self.stallThreshold = stallThreshold
         self.logger = logger
@@ -88,7 +92,7 @@ public final class ProgressWatchdog: Sendable {
                     "fetch loop stalled, withholding watchdog ping",
                     metadata: [
                         "watchdog.stalled_loops": "\(stalled.joined(separator: ","))",
-                        "watchdog.stall_threshold_s": "\(stallThreshold.components.seconds)",
+                        "watchdog.stall_threshold": "\(stallThreshold)",
                     ]
                 )
             }

@@ -1,0 +1,193 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import BanditOperations
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The health socket against real unix sockets in a temporary directory.
+@Suite struct HealthSocketServerTests {
+    let directory: TemporaryDirectory
+    let path: String
+    let state: HealthState
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "ops")
+        path = directory.appending("health.sock")
+        state = HealthState(version: "1.0.0", uptime: { .seconds(1) })
+    }
+
+    func withServer(
+        clientTimeout: Duration = .milliseconds(300),
+        _ body: (HealthSocketServer) throws -> Void
+    ) throws {
+        let server = HealthSocketServer(path: path, health: state, clientTimeout: clientTimeout)
+        try server.start()
+        defer {
+            server.stop()
+            directory.remove()
+        }
+        try body(server)
+    }
+
+    func ask(_ request: String, closeWrite: Bool = false) throws -> String {
+        let client = try RawClient(path: path)
+        if !request.isEmpty { try client.send(request) }
+        if closeWrite { client.shutdownWrite() }
+        return try client.readToEnd()
+    }
+
+    @Test func healthLineGetsTheHealthJSONAndNewline() throws {
+        try withServer { _ throws in
+            #expect(try ask("health\n") == state.healthJSON() + "\n")
+        }
+    }
+
+    @Test func metricsLineGetsPrometheusText() throws {
+        state.metrics.recordProcessed(.signals, count: 9)
+        try withServer { _ throws in
+            let answer = try ask("metrics\n")
+            #expect(answer == state.metrics.prometheusText())
+            #expect(answer.contains("banditd_messages_processed_total{consumer=\"signals\"} 9\n"))
+        }
+    }
+
+    @Test func emptyLineMeansHealth() throws {
+        try withServer { _ throws in
+            #expect(try ask("\n") == state.healthJSON() + "\n")
+            #expect(try ask("\r\n") == state.healthJSON() + "\n")
+        }
+    }
+
+    @Test func closingTheWriteSideWithoutALineMeansHealth() throws {
+        try withServer { _ throws in
+            #expect(try ask("", closeWrite: true) == state.healthJSON() + "\n")
+            #expect(try ask("metrics", closeWrite: true) == state.metrics.prometheusText())
+        }
+    }
+
+    @Test func unknownCommandGetsAOneLineJSONError() throws {
+        try withServer { _ throws in
+            let answer = try ask("status please\n")
+            #expect(answer == #"{"ok":false,"error":"unknown command: send health or metrics"}"# + "\n")
+            #expect(!HealthClient.isOK(healthJSON: answer))
+            #expect(try ask(String(repeating: "x", count: 500)).contains(#""ok":false"#))
+        }
+    }
+
+    @Test func aClientThatSendsNothingDoesNotWedgeTheServer() throws {
+        try withServer(clientTimeout: .milliseconds(500)) { _ throws in
+            let silent = try RawClient(path: path)
+            let started = ContinuousClock.now
+            #expect(try ask("health\n") == state.healthJSON() + "\n")
+            #expect(ContinuousClock.now - started < .seconds(3))
+            // The silent client is answered as if it had asked for health once its time is up.
+            #expect(try silent.readToEnd() == state.healthJSON() + "\n")
+        }
+    }
+
+    @Test func aClientThatVanishesEarlyDoesNotKillTheServer() throws {
+        state.metrics.recordProcessed(.feedback)
+        try withServer { _ throws in
+            for _ in 0..<20 {
+                // Ask for the long answer and go away before it is written: the server's write fails
+                // with EPIPE, which must not raise SIGPIPE (that would end this test process).
+                let client = try RawClient(path: path)
+                try client.send("metrics\n")
+            }
+            #expect(try ask("health\n") == state.healthJSON() + "\n")
+        }
+    }
+
+    @Test func socketFileHasMode0660() throws {
+        try withServer { _ throws in
+            var info = stat()
+            #expect(lstat(path, &info) == 0)
+            #expect(info.st_mode & S_IFMT == S_IFSOCK)
+            #expect(info.st_mode & 0o7777 == 0o660)
+        }
+    }
+
+    @Test func aStaleSocketFromACrashedRunIsReplaced() throws {
+        let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(TestSockets.withAddress(path, abstract: false) { bind(stale, $0, $1) } == 0)
+        #expect(listen(stale, 1) == 0)
+        close(stale)  // the listener is gone; the file stays, as after a crash
+        #expect(access(path, F_OK) == 0)
+        try withServer { _ throws in
+            #expect(try ask("health\n") == state.healthJSON() + "\n")
+        }
+    }
+
+    @Test func aSecondServerRefusesToTakeOverALiveSocket() throws {
+        try withServer { _ throws in
+            let second = HealthSocketServer(path: path, health: HealthState(version: "other"))
+            let error = try #require(throws: OperationsError.self) { try second.start() }
+            #expect(error.code == .socketInUse)
+            #expect(error.description.contains("another banditd is serving \(path)"))
+            // The first server still owns the file and answers.
+            #expect(try ask("health\n") == state.healthJSON() + "\n")
+        }
+    }
+
+    @Test func aPathThatIsNotASocketIsLeftAloneAndRefused() throws {
+        defer { directory.remove() }
+        try directory.makeFile("health.sock")
+        let server = HealthSocketServer(path: path, health: state)
+        let error = try #require(throws: OperationsError.self) { try server.start() }
+        #expect(error.code == .notASocket)
+        var info = stat()
+        #expect(lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG)
+    }
+
+    @Test func stopRemovesTheSocketFileAndCanBeCalledTwice() throws {
+        defer { directory.remove() }
+        let server = HealthSocketServer(path: path, health: state)
+        try server.start()
+        #expect(access(path, F_OK) == 0)
+        server.stop()
+        server.stop()
+        #expect(access(path, F_OK) != 0)
+        #expect(throws: (any Error).self) { try RawClient(path: path) }
+    }
+
+    @Test func statusSeenThroughTheClientFollowsTheDaemon() throws {
+        try withServer { _ throws in
+            func ok() throws -> (Bool, String) {
+                let answer = try HealthClient.query(socketPath: path)
+                let object = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any]
+                return (HealthClient.isOK(healthJSON: answer), object?["status"] as? String ?? "?")
+            }
+            #expect(try ok() == (false, "starting"))
+            state.setNATSConnected(true)
+            state.setPostgresConnected(true)
+            state.markReady()
+            #expect(try ok() == (true, "ready"))
+            state.setNATSConnected(false)
+            #expect(try ok() == (false, "degraded"))
+            state.setNATSConnected(true)
+            #expect(try ok() == (true, "ready"))
+            state.markStopping()
+            #expect(try ok() == (false, "stopping"))
+            #expect(try HealthClient.query(socketPath: path, command: "metrics") == state.metrics.prometheusText())
+        }
+    }
+
+    @Test func clientNamesTheSocketWhenNobodyIsThere() throws {
+        defer { directory.remove() }
+        let error = try #require(throws: OperationsError.self) { try HealthClient.query(socketPath: path) }
+        #expect(error.description == "connect \(path): No such file or directory")
+    }
+
+    @Test func isOKReadsOnlyABooleanOkField() {
+        directory.remove()
+        #expect(HealthClient.isOK(healthJSON: #"{"ok":true,"status":"ready"}"# + "\n"))
+        #expect(!HealthClient.isOK(healthJSON: #"{"ok":false,"status":"degraded"}"#))
+        #expect(!HealthClient.isOK(healthJSON: #"{"ok":"true"}"#))
+        #expect(!HealthClient.isOK(healthJSON: "not json"))
+        #expect(!HealthClient.isOK(healthJSON: ""))
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+
+@testable import BanditOperations
+
+@Suite struct HealthStateTests {
+    static let contractTime = ISO8601DateFormatter().date(from: "2026-04-25T10:00:00Z")!
+
+    func makeState() -> HealthState {
+        HealthState(version: "1.0.0", uptime: { .milliseconds(12_500) })
+    }
+
+    @Test func healthJSONMatchesTheContractExampleByteForByte() {
+        let state = makeState()
+        state.setNATSConnected(true)
+        state.setPostgresConnected(true)
+        state.markReady()
+        state.metrics.recordProcessed(.signals, count: 42, at: Self.contractTime)
+
+        #expect(
+            state.healthJSON()
+                == #"{"ok":true,"status":"ready","version":"1.0.0","uptime_s":12.5,"#
+                + #""nats":{"connected":true,"consumers":{"#
+                + #""signals":{"last_msg_ts":"2026-04-25T10:00:00Z","processed":42,"errors":0,"redelivered":0,"dead_lettered":0},"#
+                + #""feedback":{"last_msg_ts":null,"processed":0,"errors":0,"redelivered":0,"dead_lettered":0}}},"#
+                + #""postgres":{"connected":true}}"#
+        )
+    }
+
+    @Test func statusIsStartingUntilMarkedReadyEvenWhenConnected() {
+        let state = makeState()
+        #expect(state.status == .starting)
+        state.setNATSConnected(true)
+        state.setPostgresConnected(true)
+        #expect(state.status == .starting)
+        #expect(
+            state.healthJSON()
+                == #"{"ok":false,"status":"starting","version":"1.0.0","uptime_s":12.5,"#
+                + #""nats":{"connected":true,"consumers":{"#
+                + #""signals":{"last_msg_ts":null,"processed":0,"errors":0,"redelivered":0,"dead_lettered":0},"#
+                + #""feedback":{"last_msg_ts":null,"processed":0,"errors":0,"redelivered":0,"dead_lettered":0}}},"#
+                + #""postgres":{"connected":true}}"#
+        )
+    }
+
+    @Test func statusGoesStartingReadyDegradedReadyStopping() {
+        let state = makeState()
+        var seen: [HealthStatus] = [state.status]
+        state.setNATSConnected(true)
+        state.setPostgresConnected(true)
+        seen.append(state.markReady())
+        seen.append(state.setNATSConnected(false))
+        seen.append(state.setNATSConnected(true))
+        seen.append(state.setPostgresConnected(false))
+        seen.append(state.setPostgresConnected(true))
+        state.markStopping()
+        seen.append(state.status)
+        #expect(seen == [.starting, .ready, .degraded, .ready, .degraded, .ready, .stopping])
+    }
+
+    @Test func degradedWhenEitherServerIsUnreachableAfterReady() {
+        let state = makeState()
+        state.markReady()
+        #expect(state.status == .degraded)
+        state.setNATSConnected(true)
+        #expect(state.status == .degraded)
+        state.setPostgresConnected(true)
+        #expect(state.status == .ready)
+        state.setNATSConnected(false)
+        state.setPostgresConnected(false)
+        #expect(state.status == .degraded)
+        #expect(state.healthJSON().hasPrefix(#"{"ok":false,"status":"degraded","#))
+        #expect(state.healthJSON().contains(#""nats":{"connected":false,"#))
+        #expect(state.healthJSON().hasSuffix(#""postgres":{"connected":false}}"#))
+    }
+
+    @Test func stoppingIsFinalWhateverTheConnectionsDo() {
+        let state = makeState()
+        state.setNATSConnected(true)
+        state.setPostgresConnected(true)
+        state.markReady()
+        state.markStopping()
+        #expect(state.setNATSConnected(true) == .stopping)
+        #expect(state.markReady() == .stopping)
+        #expect(state.healthJSON().hasPrefix(#"{"ok":false,"status":"stopping","#))
+    }
+
+    @Test(arguments: HealthStatus.allCases)
+    func okIsTrueOnlyWhenReady(_ wanted: HealthStatus) throws {
+        let state = makeState()
+        switch wanted {
+        case .starting: break
+        case .ready:
+            state.setNATSConnected(true)
+            state.setPostgresConnected(true)
+            state.markReady()
+        case .degraded: state.markReady()
+        case .stopping: state.markStopping()
+        }
+        #expect(state.status == wanted)
+        let object = try #require(
+            JSONSerialization.jsonObject(with: Data(state.healthJSON().utf8)) as? [String: Any]
+        )
+        #expect(object["ok"] as? Bool == (wanted == .ready))
+        #expect(object["status"] as? String == wanted.rawValue)
+        #expect(state.isOK == (wanted == .ready))
+        #expect(HealthClient.isOK(healthJSON: state.healthJSON()) == (wanted == .ready))
+    }
+
+    @Test func healthJSONIsOneLineOfValidJSONWithEveryCounter() throws {
+        let state = HealthState(version: "1.0.0-\"beta\"\n", uptime: { .seconds(3) })
+        state.metrics.recordProcessed(.feedback, count: 7, at: Self.contractTime.addingTimeInterval(0.75))
+        state.metrics.recordErrors(.feedback, count: 3)
+        state.metrics.recordRedelivered(.feedback, count: 2)
+        state.metrics.recordDeadLettered(.feedback, reason: "schema.invalid")
+        state.metrics.recordDeadLettered(.feedback, reason: "max_deliveries", count: 2)
+        let json = state.healthJSON()
+        #expect(!json.contains("\n"))
+        let object = try #require(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["version"] as? String == "1.0.0-\"beta\"\n")
+        #expect(json.contains(#""uptime_s":3,"#))
+        #expect(
+            json.contains(
+                #""feedback":{"last_msg_ts":"2026-04-25T10:00:00Z","processed":7,"errors":3,"redelivered":2,"dead_lettered":3}"#
+            )
+        )
+    }
+
+    @Test func statusLineSaysWhatIsWrongInWords() {
+        let state = makeState()
+        #expect(state.statusLine() == "starting")
+        state.markReady()
+        #expect(state.statusLine() == "degraded: NATS and PostgreSQL unreachable")
+        state.setNATSConnected(true)
+        #expect(state.statusLine() == "degraded: PostgreSQL unreachable")
+        state.setPostgresConnected(true)
+        state.metrics.recordProcessed(.signals, count: 5)
+        #expect(state.statusLine() == "ready: signals 5 processed, feedback 0 processed")
+        state.markStopping()
+        #expect(state.statusLine() == "stopping: finishing in-flight messages")
+    }
+
+    @Test func uptimeIsSecondsWithMillisecondPrecision() {
+        #expect(JSONText.seconds(.milliseconds(12_500)) == "12.5")
+        #expect(JSONText.seconds(.milliseconds(1)) == "0.001")
+        #expect(JSONText.seconds(.seconds(3)) == "3")
+        #expect(JSONText.seconds(.milliseconds(61_020)) == "61.02")
+    }
+
+    @Test func lastMessageTimestampIsUTCToTheSecondWithZ() {
+        #expect(JSONText.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
+        #expect(JSONText.timestamp(Self.contractTime.addingTimeInterval(59.9)) == "2026-04-25T10:00:59Z")
+    }
+}
