@@ -62,7 +62,8 @@ public final class HealthSocketServer: Sendable {
     public func start() throws(OperationsError) {
         let address = try UnixSocketAddress(path)
         guard !address.isAbstract else {
-            throw OperationsError(.invalidAddress, path: path, message: "the health socket must be a file path, not \(path)")
+            throw OperationsError(
+                .invalidAddress, path: path, message: "the health socket must be a file path, not \(path)")
         }
         precondition(running.withLock { $0 == nil }, "HealthSocketServer started twice")
 
@@ -112,7 +113,11 @@ public final class HealthSocketServer: Sendable {
     /// Stops accepting, waits for the serving thread, closes the socket and removes its file.
     /// Safe to call more than once.
     public func stop() {
-        guard let state = running.withLock({ value -> Running? in defer { value = nil }; return value }) else { return }
+        guard
+            let state = running.withLock({ value -> Running? in
+                defer { value = nil }; return value
+            })
+        else { return }
         var byte: UInt8 = 1
         _ = write(state.wakeWrite, &byte, 1)
         state.finished.wait()
@@ -130,7 +135,8 @@ public final class HealthSocketServer: Sendable {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard info.st_mode & S_IFMT == S_IFSOCK else {
-            throw OperationsError(.notASocket, path: path, message: "\(path) exists and is not a socket; not removing it")
+            throw OperationsError(
+                .notASocket, path: path, message: "\(path) exists and is not a socket; not removing it")
         }
         let probe = try SocketIO.unixSocket(SOCK_STREAM)
         defer { close(probe) }
@@ -209,7 +215,9 @@ public final class HealthSocketServer: Sendable {
     private func discardUnreadInput(_ client: Int32) {
         var chunk = [UInt8](repeating: 0, count: 4096)
         for _ in 0..<16 {
-            let count = chunk.withUnsafeMutableBytes { raw in recv(client, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT)) }
+            let count = chunk.withUnsafeMutableBytes { raw in
+                recv(client, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT))
+            }
             if count <= 0 { return }
         }
     }
@@ -228,7 +236,8 @@ public final class HealthSocketServer: Sendable {
             if count == 0 { break }
             received += chunk[0..<count]
         }
-        var line = received.split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false)
+        var line =
+            received.split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false)
             .first.map(Array.init) ?? []
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
         return line

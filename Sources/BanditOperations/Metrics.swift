@@ -147,41 +147,53 @@ public final class Metrics: Sendable {
     public func prometheusText() -> String {
         let state = storage.withLock { $0 }
         var text = PrometheusText()
-        let roles = ConsumerRole.allCases
-
-        text.family("banditd_messages_processed_total", .counter, "Messages applied (or found already applied) and acked.")
-        for role in roles { text.sample("banditd_messages_processed_total", [("consumer", role.rawValue)], state.consumers[role.index].processed) }
-
-        text.family("banditd_message_errors_total", .counter, "Failed processing attempts: nak'd for a retry or dead-lettered.")
-        for role in roles { text.sample("banditd_message_errors_total", [("consumer", role.rawValue)], state.consumers[role.index].errors) }
-
-        text.family("banditd_messages_redelivered_total", .counter, "Messages that arrived with a delivery count above 1.")
-        for role in roles { text.sample("banditd_messages_redelivered_total", [("consumer", role.rawValue)], state.consumers[role.index].redelivered) }
-
-        text.family("banditd_messages_dead_lettered_total", .counter, "Messages published to deadletter.> and terminated, by reason code.")
-        for role in roles {
-            for (reason, count) in state.consumers[role.index].deadLettered.sorted(by: { $0.key < $1.key }) {
-                text.sample("banditd_messages_dead_lettered_total", [("consumer", role.rawValue), ("reason", reason)], count)
+        let consumers = ConsumerRole.allCases.map { ($0, state.consumers[$0.index]) }
+        func perConsumerFamily(
+            _ name: String, _ kind: PrometheusText.Kind, _ help: String, _ value: (Consumer) -> UInt64
+        ) {
+            text.family(name, kind, help)
+            for (role, consumer) in consumers { text.sample(name, [("consumer", role.rawValue)], value(consumer)) }
+        }
+        func histogramFamily(_ name: String, _ help: String, _ histogram: (Consumer) -> Histogram) {
+            text.family(name, .histogram, help)
+            for (role, consumer) in consumers {
+                text.histogram(name, [("consumer", role.rawValue)], histogram(consumer))
             }
         }
 
-        text.family("banditd_batch_size", .histogram, "Messages per non-empty fetch.")
-        for role in roles { text.histogram("banditd_batch_size", [("consumer", role.rawValue)], state.consumers[role.index].batchSize) }
+        perConsumerFamily(
+            "banditd_messages_processed_total", .counter, "Messages applied (or found already applied) and acked.",
+            \.processed)
+        perConsumerFamily(
+            "banditd_message_errors_total", .counter, "Failed processing attempts: nak'd for a retry or dead-lettered.",
+            \.errors)
+        perConsumerFamily(
+            "banditd_messages_redelivered_total", .counter, "Messages that arrived with a delivery count above 1.",
+            \.redelivered)
 
-        text.family("banditd_apply_seconds", .histogram, "Duration of one batch's database transaction, in seconds.")
-        for role in roles { text.histogram("banditd_apply_seconds", [("consumer", role.rawValue)], state.consumers[role.index].applySeconds) }
-
-        text.family("banditd_consumer_pending", .gauge, "Messages not yet delivered to the consumer, as last polled.")
-        for role in roles { text.sample("banditd_consumer_pending", [("consumer", role.rawValue)], state.consumers[role.index].pending) }
-
-        text.family("banditd_consumer_ack_pending", .gauge, "Messages delivered but not yet acknowledged, as last polled.")
-        for role in roles { text.sample("banditd_consumer_ack_pending", [("consumer", role.rawValue)], state.consumers[role.index].ackPending) }
-
-        text.family("banditd_consumer_last_message_timestamp_seconds", .gauge, "Unix time of the last processed message.")
-        for role in roles {
-            if let last = state.consumers[role.index].lastMessageAt {
-                text.sample("banditd_consumer_last_message_timestamp_seconds", [("consumer", role.rawValue)], last)
+        let deadLettered = "banditd_messages_dead_lettered_total"
+        text.family(deadLettered, .counter, "Messages published to deadletter.> and terminated, by reason code.")
+        for (role, consumer) in consumers {
+            for (reason, count) in consumer.deadLettered.sorted(by: { $0.key < $1.key }) {
+                text.sample(deadLettered, [("consumer", role.rawValue), ("reason", reason)], count)
             }
+        }
+
+        histogramFamily("banditd_batch_size", "Messages per non-empty fetch.", \.batchSize)
+        histogramFamily(
+            "banditd_apply_seconds", "Duration of one batch's database transaction, in seconds.", \.applySeconds)
+
+        perConsumerFamily(
+            "banditd_consumer_pending", .gauge, "Messages not yet delivered to the consumer, as last polled.", \.pending
+        )
+        perConsumerFamily(
+            "banditd_consumer_ack_pending", .gauge, "Messages delivered but not yet acknowledged, as last polled.",
+            \.ackPending)
+
+        let lastMessage = "banditd_consumer_last_message_timestamp_seconds"
+        text.family(lastMessage, .gauge, "Unix time of the last processed message.")
+        for (role, consumer) in consumers {
+            if let last = consumer.lastMessageAt { text.sample(lastMessage, [("consumer", role.rawValue)], last) }
         }
 
         text.family("banditd_database_reconnects_total", .counter, "PostgreSQL reconnections.")

@@ -116,7 +116,8 @@ public final class ProgressWatchdog: Sendable {
             precondition(current.ticker == nil, "ProgressWatchdog started twice")
             current.ticker = ticker
         }
-        let nanoseconds = Int(interval.components.seconds) * 1_000_000_000
+        let nanoseconds =
+            Int(interval.components.seconds) * 1_000_000_000
             + Int(interval.components.attoseconds / 1_000_000_000)
         let thread = Thread { [self] in
             repeat {
@@ -130,7 +131,10 @@ public final class ProgressWatchdog: Sendable {
 
     /// Stops the ticking thread and waits for it. Safe to call more than once.
     public func stop() {
-        guard let ticker = state.withLock({ current -> Ticker? in defer { current.ticker = nil }; return current.ticker })
+        guard
+            let ticker = state.withLock({ current -> Ticker? in
+                defer { current.ticker = nil }; return current.ticker
+            })
         else { return }
         ticker.wake.signal()
         ticker.finished.wait()

@@ -71,7 +71,8 @@ import Testing
                     }
                 let label = reason.replacingOccurrences(of: "\\", with: "\\\\")
                     .replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-                expected += "banditd_messages_dead_lettered_total{consumer=\"\(consumer)\",reason=\"\(label)\"} \(count)\n"
+                expected +=
+                    "banditd_messages_dead_lettered_total{consumer=\"\(consumer)\",reason=\"\(label)\"} \(count)\n"
             }
         }
         #expect(family("banditd_messages_dead_lettered_total", in: metrics.prometheusText()) == expected)
@@ -128,7 +129,8 @@ import Testing
         metrics.recordApply(.feedback, duration: .milliseconds(1500))
         metrics.recordApply(.feedback, duration: .seconds(8))
         let block = family("banditd_apply_seconds", in: metrics.prometheusText())
-        let feedback = block.split(separator: "\n").filter { $0.contains(#"consumer="feedback""#) }.joined(separator: "\n")
+        let feedback = block.split(separator: "\n").filter { $0.contains(#"consumer="feedback""#) }.joined(
+            separator: "\n")
         #expect(
             feedback == """
                 banditd_apply_seconds_bucket{consumer="feedback",le="0.0005"} 1
@@ -149,7 +151,10 @@ import Testing
                 banditd_apply_seconds_count{consumer="feedback"} 4
                 """
         )
-        #expect(block.hasPrefix("# HELP banditd_apply_seconds Duration of one batch's database transaction, in seconds.\n# TYPE banditd_apply_seconds histogram\n"))
+        #expect(
+            block.hasPrefix(
+                "# HELP banditd_apply_seconds Duration of one batch's database transaction, in seconds.\n# TYPE banditd_apply_seconds histogram\n"
+            ))
     }
 
     @Test func gaugesAndServerCountersRenderExactly() {

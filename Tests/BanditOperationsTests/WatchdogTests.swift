@@ -12,12 +12,16 @@ import Testing
     }
 
     @Test func watchdogPidMustBeOurs() {
-        #expect(WatchdogPolicy.fromEnvironment(["WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "42"], pid: 42)?.pingInterval == .seconds(1))
+        #expect(
+            WatchdogPolicy.fromEnvironment(["WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "42"], pid: 42)?.pingInterval
+                == .seconds(1))
         #expect(WatchdogPolicy.fromEnvironment(["WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "7"], pid: 42) == nil)
         #expect(WatchdogPolicy.fromEnvironment(["WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "x"], pid: 42) == nil)
     }
 
-    @Test(arguments: [[:], ["WATCHDOG_USEC": "0"], ["WATCHDOG_USEC": "-5"], ["WATCHDOG_USEC": "30s"], ["WATCHDOG_USEC": ""]])
+    @Test(arguments: [
+        [:], ["WATCHDOG_USEC": "0"], ["WATCHDOG_USEC": "-5"], ["WATCHDOG_USEC": "30s"], ["WATCHDOG_USEC": ""],
+    ])
     func noUsableWatchdogUsecMeansNoWatchdog(_ environment: [String: String]) {
         #expect(WatchdogPolicy.fromEnvironment(environment, pid: 42) == nil)
     }
