@@ -71,10 +71,12 @@ public final class HealthSocketServer: Sendable {
 
         let listener = try SocketIO.unixSocket(SOCK_STREAM)
         var wake: [Int32] = [-1, -1]
+        var bound = false
         do {
             try address.withSockaddr { pointer, length throws(OperationsError) in
                 try systemCall("bind", path: path) { bind(listener, pointer, length) }
             }
+            bound = true
             // Nobody can connect before listen(), so tightening the mode here leaves no window.
             try systemCall("chmod", path: path) { chmod(path, 0o660) }
             var info = stat()
@@ -105,7 +107,8 @@ public final class HealthSocketServer: Sendable {
         } catch {
             close(listener)
             for descriptor in wake where descriptor >= 0 { close(descriptor) }
-            unlinkIfOurs(nil)
+            // Only a file we bound is ours to remove: a failed bind may mean another process won a race.
+            if bound { unlink(path) }
             throw error
         }
     }
@@ -140,16 +143,22 @@ public final class HealthSocketServer: Sendable {
         }
         let probe = try SocketIO.unixSocket(SOCK_STREAM)
         defer { close(probe) }
-        let connected = try address.withSockaddr { pointer, length in connect(probe, pointer, length) == 0 }
-        let reason = errno
-        if connected {
+        // A live server with a full backlog makes connect() wait; bound the wait, and count a
+        // timeout as "someone is there".
+        try SocketIO.setTimeout(probe, option: SO_SNDTIMEO, .seconds(1))
+        let reason = try address.withSockaddr { pointer, length in
+            connect(probe, pointer, length) == 0 ? 0 : Glibc.errno
+        }
+        switch reason {
+        case ECONNREFUSED, ENOENT:
+            break  // stale: the file stayed, its listener is gone
+        case 0, EAGAIN, EINPROGRESS:
             throw OperationsError(
                 .socketInUse,
                 path: path,
                 message: "another banditd is serving \(path); stop it first or choose another BANDITD_HEALTH_SOCKET"
             )
-        }
-        guard reason == ECONNREFUSED || reason == ENOENT else {
+        default:
             throw OperationsError(call: "connect", errno: reason, path: path)
         }
         logger.notice("removing stale health socket", metadata: ["socket.path": "\(path)"])
@@ -158,10 +167,10 @@ public final class HealthSocketServer: Sendable {
         }
     }
 
-    private func unlinkIfOurs(_ state: Running?) {
+    private func unlinkIfOurs(_ state: Running) {
         var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return }
-        if let state, UInt64(info.st_dev) != state.device || UInt64(info.st_ino) != state.inode { return }
+        guard lstat(path, &info) == 0, UInt64(info.st_dev) == state.device, UInt64(info.st_ino) == state.inode
+        else { return }
         unlink(path)
     }
 
@@ -246,7 +255,7 @@ public final class HealthSocketServer: Sendable {
     func response(to request: [UInt8]) -> String {
         switch String(decoding: request, as: UTF8.self).trimmingCharacters(in: .whitespaces) {
         case "", "health": health.healthJSON() + "\n"
-        case "metrics": health.metrics.prometheusText()
+        case "metrics": health.prometheusText()
         default: "{\"ok\":false,\"error\":\"unknown command: send health or metrics\"}\n"
         }
     }

@@ -115,4 +115,20 @@ public final class HealthState: Sendable {
         json += "}},\"postgres\":{\"connected\":\(current.postgresConnected)}}"
         return json
     }
+
+    /// The `metrics` answer: this state's gauges (`banditd_build_info`, `banditd_up`,
+    /// `banditd_nats_connected`, `banditd_postgres_connected`), then every family of ``metrics``.
+    public func prometheusText() -> String {
+        let current = flags.withLock { $0 }
+        var text = PrometheusText()
+        text.family("banditd_build_info", .gauge, "The running banditd version; always 1.")
+        text.sample("banditd_build_info", [("version", version)], UInt64(1))
+        text.family("banditd_up", .gauge, "1 while the health status is ready (ok), else 0.")
+        text.sample("banditd_up", [], current.status == .ready ? UInt64(1) : 0)
+        text.family("banditd_nats_connected", .gauge, "1 while the NATS connection is up.")
+        text.sample("banditd_nats_connected", [], current.natsConnected ? UInt64(1) : 0)
+        text.family("banditd_postgres_connected", .gauge, "1 while PostgreSQL answers.")
+        text.sample("banditd_postgres_connected", [], current.postgresConnected ? UInt64(1) : 0)
+        return text.output + metrics.prometheusText()
+    }
 }

@@ -50,7 +50,7 @@ import Testing
         state.metrics.recordProcessed(.signals, count: 9)
         try withServer { _ throws in
             let answer = try ask("metrics\n")
-            #expect(answer == state.metrics.prometheusText())
+            #expect(answer == state.prometheusText())
             #expect(answer.contains("banditd_messages_processed_total{consumer=\"signals\"} 9\n"))
         }
     }
@@ -65,7 +65,7 @@ import Testing
     @Test func closingTheWriteSideWithoutALineMeansHealth() throws {
         try withServer { _ throws in
             #expect(try ask("", closeWrite: true) == state.healthJSON() + "\n")
-            #expect(try ask("metrics", closeWrite: true) == state.metrics.prometheusText())
+            #expect(try ask("metrics", closeWrite: true) == state.prometheusText())
         }
     }
 
@@ -133,6 +133,20 @@ import Testing
         }
     }
 
+    @Test func aListenerThatNeverAcceptsCountsAsLive() throws {
+        defer { directory.remove() }
+        let wedged = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(wedged) }
+        #expect(TestSockets.withAddress(path, abstract: false) { bind(wedged, $0, $1) } == 0)
+        #expect(listen(wedged, 0) == 0)
+        let server = HealthSocketServer(path: path, health: state)
+        let started = ContinuousClock.now
+        let error = try #require(throws: OperationsError.self) { try server.start() }
+        #expect(error.code == .socketInUse)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(access(path, F_OK) == 0)
+    }
+
     @Test func aPathThatIsNotASocketIsLeftAloneAndRefused() throws {
         defer { directory.remove() }
         try directory.makeFile("health.sock")
@@ -172,7 +186,7 @@ import Testing
             #expect(try ok() == (true, "ready"))
             state.markStopping()
             #expect(try ok() == (false, "stopping"))
-            #expect(try HealthClient.query(socketPath: path, command: "metrics") == state.metrics.prometheusText())
+            #expect(try HealthClient.query(socketPath: path, command: "metrics") == state.prometheusText())
         }
     }
 

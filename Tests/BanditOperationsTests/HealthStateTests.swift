@@ -151,4 +151,30 @@ import Testing
         #expect(JSONText.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
         #expect(JSONText.timestamp(Self.contractTime.addingTimeInterval(59.9)) == "2026-04-25T10:00:59Z")
     }
+
+    @Test func metricsAnswerStartsWithVersionUpAndConnectionGauges() {
+        let state = makeState()
+        state.setNATSConnected(true)
+        state.markReady()
+        #expect(
+            state.prometheusText()
+                == """
+                # HELP banditd_build_info The running banditd version; always 1.
+                # TYPE banditd_build_info gauge
+                banditd_build_info{version="1.0.0"} 1
+                # HELP banditd_up 1 while the health status is ready (ok), else 0.
+                # TYPE banditd_up gauge
+                banditd_up 0
+                # HELP banditd_nats_connected 1 while the NATS connection is up.
+                # TYPE banditd_nats_connected gauge
+                banditd_nats_connected 1
+                # HELP banditd_postgres_connected 1 while PostgreSQL answers.
+                # TYPE banditd_postgres_connected gauge
+                banditd_postgres_connected 0
+
+                """ + state.metrics.prometheusText()
+        )
+        state.setPostgresConnected(true)
+        #expect(state.prometheusText().contains("\nbanditd_up 1\n"))
+    }
 }
