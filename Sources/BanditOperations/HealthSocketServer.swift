@@ -116,11 +116,12 @@ public final class HealthSocketServer: Sendable {
     /// Stops accepting, waits for the serving thread, closes the socket and removes its file.
     /// Safe to call more than once.
     public func stop() {
-        guard
-            let state = running.withLock({ value -> Running? in
-                defer { value = nil }; return value
-            })
-        else { return }
+        let taken = running.withLock { value -> Running? in
+            let current = value
+            value = nil
+            return current
+        }
+        guard let state = taken else { return }
         var byte: UInt8 = 1
         _ = write(state.wakeWrite, &byte, 1)
         state.finished.wait()

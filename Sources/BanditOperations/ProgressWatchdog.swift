@@ -131,11 +131,12 @@ public final class ProgressWatchdog: Sendable {
 
     /// Stops the ticking thread and waits for it. Safe to call more than once.
     public func stop() {
-        guard
-            let ticker = state.withLock({ current -> Ticker? in
-                defer { current.ticker = nil }; return current.ticker
-            })
-        else { return }
+        let taken = state.withLock { current -> Ticker? in
+            let ticker = current.ticker
+            current.ticker = nil
+            return ticker
+        }
+        guard let ticker = taken else { return }
         ticker.wake.signal()
         ticker.finished.wait()
     }
