@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "PostgresKit", dependencies: ["CLibPQ"]),
 
         // Migrations and SQL of the product.
-        .target(name: "BanditStore", dependencies: ["PostgresKit", "BanditCore"]),
+        .target(name: "BanditStore", dependencies: ["PostgresKit", "BanditCore", "BanditMath"]),
 
         // The streams and consumers of CONTRACT section 1: create, verify.
         .target(name: "BanditTopology", dependencies: ["NATSKit"]),

@@ -8,6 +8,6 @@ struct Banditd: AsyncParsableCommand {
         commandName: "banditd",
         abstract: "Turns user signals and feedback from NATS JetStream into per-user contextual-bandit state in PostgreSQL.",
         version: version,
-        subcommands: [StreamsCommand.self]
+        subcommands: [RunCommand.self, MigrateCommand.self, StreamsCommand.self]
     )
 }

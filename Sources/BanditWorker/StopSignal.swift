@@ -2,11 +2,13 @@ import Foundation
 import Synchronization
 
 /// Set once when shutdown begins; blocking loops on our own threads poll it or wait on it.
-final class StopSignal: Sendable {
+public final class StopSignal: Sendable {
+    public init() {}
+
     private let requested = Mutex(false)
     private let semaphore = DispatchSemaphore(value: 0)
 
-    func request() {
+    public func request() {
         let first = requested.withLock { value in
             defer { value = true }
             return !value
@@ -14,17 +16,17 @@ final class StopSignal: Sendable {
         if first { semaphore.signal() }
     }
 
-    var isRequested: Bool { requested.withLock { $0 } }
+    public var isRequested: Bool { requested.withLock { $0 } }
 
     /// Blocks until `request()`; returns at once if it already happened.
-    func wait() {
+    public func wait() {
         guard !isRequested else { return }
         semaphore.wait()
         semaphore.signal()  // let any other waiter through too
     }
 
     /// Sleeps up to `duration`; returns true early if stop was requested meanwhile.
-    func sleep(_ duration: Duration) -> Bool {
+    public func sleep(_ duration: Duration) -> Bool {
         if isRequested { return true }
         let (seconds, attoseconds) = duration.components
         let nanos = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
@@ -38,7 +40,7 @@ final class StopSignal: Sendable {
 
 /// Runs blocking work (cnats, libpq) on a thread of its own, so it never holds a thread of the
 /// Swift concurrency pool.
-func runOnThread<T: Sendable>(name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+public func runOnThread<T: Sendable>(name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { continuation.resume(with: Result { try body() }) }
         thread.name = name

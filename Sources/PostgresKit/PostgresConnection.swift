@@ -1,0 +1,159 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection (`PGconn *`). Not Sendable: libpq connections must not be shared across
+/// threads, so each worker owns one.
+public final class PostgresConnection {
+    private var handle: OpaquePointer?
+    private let conninfo: String
+
+    /// Connects with a conninfo string (`host=… dbname=…`) or a URI (`postgresql://…`).
+    /// The error never contains the password, even where libpq would echo part of the input.
+    public init(conninfo: String) throws(PostgresError) {
+        self.conninfo = conninfo
+        handle = try Self.connect(conninfo)
+    }
+
+    deinit { close() }
+
+    /// Closes the connection. Idempotent.
+    public func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+    }
+
+    public var isOpen: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
+
+    /// Drops the connection and opens a new one with the same conninfo.
+    public func reconnect() throws(PostgresError) {
+        close()
+        handle = try Self.connect(conninfo)
+    }
+
+    /// The server's version number, e.g. 150018.
+    public var serverVersion: Int { handle.map { Int(PQserverVersion($0)) } ?? 0 }
+
+    /// Runs one statement with `$1…$n` parameters sent separately (text format; nil is NULL)
+    /// and returns its rows.
+    @discardableResult
+    public func query(_ sql: SQL, _ binds: [String?] = []) throws(PostgresError) -> PostgresRows {
+        let handle = try openHandle(for: "query")
+        let result = Self.withCStrings(binds) { values in
+            PQexecParams(handle, sql.text, Int32(values.count), nil, values, nil, nil, 0)
+        }
+        return try consume(result, operation: "query")
+    }
+
+    /// Runs one statement and returns the number of rows it affected.
+    @discardableResult
+    public func execute(_ sql: SQL, _ binds: [String?] = []) throws(PostgresError) -> Int {
+        try query(sql, binds).affectedRows
+    }
+
+    /// Runs a script of several statements without parameters (`PQexec`): migrations only.
+    public func executeScript(_ sql: SQL) throws(PostgresError) {
+        let handle = try openHandle(for: "script")
+        _ = try consume(PQexec(handle, sql.text), operation: "script")
+    }
+
+    public enum IsolationLevel: String, Sendable {
+        case readCommitted = "READ COMMITTED"
+        case repeatableRead = "REPEATABLE READ"
+        case serializable = "SERIALIZABLE"
+    }
+
+    /// Runs `body` inside BEGIN … COMMIT; any error rolls back and is rethrown. A failed COMMIT
+    /// (e.g. a serialization failure at commit) is thrown too: nothing was committed then.
+    @discardableResult
+    public func withTransaction<T>(
+        isolation: IsolationLevel = .readCommitted,
+        _ body: (PostgresConnection) throws(PostgresError) -> T
+    ) throws(PostgresError) -> T {
+        switch isolation {
+        case .readCommitted: try query("BEGIN")
+        case .repeatableRead: try query("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        case .serializable: try query("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        }
+        let value: T
+        do {
+            value = try body(self)
+        } catch {
+            if isOpen { _ = try? query("ROLLBACK") }
+            throw error
+        }
+        do {
+            try query("COMMIT")
+        } catch {
+            if isOpen { _ = try? query("ROLLBACK") }
+            throw error
+        }
+        return value
+    }
+
+    // MARK: - libpq plumbing
+
+    private static func connect(_ conninfo: String) throws(PostgresError) -> OpaquePointer {
+        guard let connection = PQconnectdb(conninfo) else {
+            throw PostgresError(operation: "connect", sqlState: nil, message: "out of memory", connectionLost: true)
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let text = PostgresConninfo.scrubbed(libpqMessage(PQerrorMessage(connection)), conninfo: conninfo)
+            PQfinish(connection)
+            // Authentication failures are not worth a reconnect loop: surface them as they are.
+            let refusedCredentials = text.contains("password authentication failed") || text.contains("no pg_hba.conf entry")
+            throw PostgresError(
+                operation: "connect", sqlState: refusedCredentials ? .invalidPassword : nil, message: text,
+                connectionLost: !refusedCredentials)
+        }
+        // NOTICEs (e.g. "relation already exists, skipping") would go to stderr otherwise.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        return connection
+    }
+
+    private func openHandle(for operation: String) throws(PostgresError) -> OpaquePointer {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else {
+            throw PostgresError(
+                operation: operation, sqlState: nil, message: "no connection to the server", connectionLost: true)
+        }
+        return handle
+    }
+
+    /// Takes ownership of `result`, clears it, and returns its rows or throws its error.
+    private func consume(_ result: OpaquePointer?, operation: String) throws(PostgresError) -> PostgresRows {
+        guard let result else {
+            let message = handle.map { Self.libpqMessage(PQerrorMessage($0)) } ?? "no result"
+            throw PostgresError(
+                operation: operation, sqlState: nil, message: message, connectionLost: !isOpen)
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(copying: result)
+        default:
+            func field(_ code: Int32) -> String? {
+                PQresultErrorField(result, code).map { String(cString: $0) }
+            }
+            let sqlState = field(banditd_PG_DIAG_SQLSTATE).map(SQLState.init(rawValue:))
+            let message =
+                field(banditd_PG_DIAG_MESSAGE_PRIMARY)
+                ?? handle.map { Self.libpqMessage(PQerrorMessage($0)) } ?? "unknown error"
+            throw PostgresError(
+                operation: operation, sqlState: sqlState, message: message,
+                detail: field(banditd_PG_DIAG_MESSAGE_DETAIL), hint: field(banditd_PG_DIAG_MESSAGE_HINT),
+                constraint: field(banditd_PG_DIAG_CONSTRAINT_NAME), connectionLost: !isOpen)
+        }
+    }
+
+    static func libpqMessage(_ text: UnsafePointer<CChar>?) -> String {
+        guard let text else { return "" }
+        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private static func withCStrings<R>(
+        _ values: [String?], _ body: ([UnsafePointer<CChar>?]) -> R
+    ) -> R {
+        let pointers: [UnsafeMutablePointer<CChar>?] = values.map { $0.map { strdup($0) } ?? nil }
+        defer { pointers.forEach { free($0) } }
+        return body(pointers.map { $0.map { UnsafePointer($0) } })
+    }
+}
