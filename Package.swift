@@ -42,7 +42,11 @@ let package = Package(
         .target(name: "BanditTopology", dependencies: ["NATSKit"]),
 
         // fetch → decode → apply → settle.
-        .target(name: "BanditWorker", dependencies: ["BanditCore", "BanditStore", "NATSKit", "PostgresKit"]),
+        .target(
+            name: "BanditWorker",
+            dependencies: [
+                "BanditCore", "BanditStore", "NATSKit", "PostgresKit", .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // Health socket, metrics, sd_notify and watchdog: what operators and systemd see.
         .target(name: "BanditOperations", dependencies: [.product(name: "Logging", package: "swift-log")]),
@@ -71,7 +75,12 @@ let package = Package(
         .testTarget(name: "BanditMathTests", dependencies: ["BanditMath"]),
         .testTarget(name: "BanditConfigTests", dependencies: ["BanditConfig"]),
         .testTarget(name: "NATSKitTests", dependencies: ["NATSKit", "TestSupport"]),
-        .testTarget(name: "BanditWorkerTests", dependencies: ["BanditWorker", "BanditCore", "BanditStore", "NATSKit", "PostgresKit", "TestSupport"]),
+        .testTarget(
+            name: "BanditWorkerTests",
+            dependencies: [
+                "BanditWorker", "BanditCore", "BanditMath", "BanditStore", "BanditTopology", "NATSKit", "PostgresKit",
+                "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "BanditOperationsTests", dependencies: ["BanditOperations", "TestSupport"]),
         .testTarget(name: "BanditTopologyTests", dependencies: ["BanditTopology", "NATSKit", "TestSupport"]),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"]),

@@ -174,15 +174,26 @@ public final class PullConsumer {
             return  // idle heartbeat
         case 404, 408:
             if let id { ledger.ended(id: id) }  // no messages / request expired
-        case 409 where status.description.localizedCaseInsensitiveContains("leader change"):
+        case 409 where !Self.isFatal409(status.description):
+            // Leader change, server shutdown, exceeded max waiting …: this request is over; the
+            // next fetch asks again.
             if let id { ledger.ended(id: id) }
         default:
-            // 400 Bad Request, 409 Consumer Deleted / Exceeded MaxWaiting / MaxRequestBatch …:
-            // a configuration or topology problem, not something another pull fixes.
+            // 400 Bad Request, 409 Consumer Deleted / Exceeded MaxRequestBatch …: a configuration
+            // or topology problem, not something another pull fixes.
             if let id { ledger.ended(id: id) }
             throw NATSError(
                 operation: "fetch from \(stream)/\(consumer)", origin: .pullStatus(code: status.code),
                 message: "\(status.code) \(status.description)")
         }
+    }
+
+    /// 409s that another pull request cannot fix: the consumer is gone or the request itself is
+    /// out of the consumer's limits.
+    static func isFatal409(_ description: String) -> Bool {
+        let text = description.lowercased()
+        return text.contains("consumer deleted") || text.contains("push based")
+            || text.contains("exceeded maxrequestbatch") || text.contains("exceeded maxrequestexpires")
+            || text.contains("exceeded maxrequestmaxbytes")
     }
 }

@@ -114,3 +114,15 @@ struct RedactionTests {
         #expect(Duration.seconds(30).natsNanoseconds == 30_000_000_000)
     }
 }
+
+struct PullStatusTests {
+    @Test(arguments: ["Leader Change", "Server Shutdown", "Exceeded MaxWaiting", "Consumer Replicas Changed"])
+    func a409ThatAnotherPullCanOutliveEndsOnlyItsRequest(description: String) {
+        #expect(!PullConsumer.isFatal409(description))
+    }
+
+    @Test(arguments: ["Consumer Deleted", "Consumer is push based", "Exceeded MaxRequestBatch of 100"])
+    func a409AboutTheConsumerItselfIsAnError(description: String) {
+        #expect(PullConsumer.isFatal409(description))
+    }
+}

@@ -1,0 +1,208 @@
+import BanditCore
+import BanditStore
+import BanditTopology
+import BanditWorker
+import Foundation
+import Logging
+import NATSKit
+import PostgresKit
+import Synchronization
+import TestSupport
+
+/// A real nats-server (its own, per test: the stream names are fixed), a fresh migrated database
+/// on the suite's PostgreSQL, the contract's streams and consumers, and worker threads.
+final class PipelineHarness: Sendable {
+    let nats: NATSServer
+    let connection: NATSConnection
+    let postgres: PostgresServer
+    let database: String
+    let conninfo: String
+    let maxDeliver: Int
+    let ackWait: Duration
+    static let prefix = "test"
+
+    init(postgres: PostgresServer, maxDeliver: Int = 5, ackWait: Duration = .seconds(30)) throws {
+        self.postgres = postgres
+        self.maxDeliver = maxDeliver
+        self.ackWait = ackWait
+        nats = try NATSServer.start()
+        connection = try NATSConnection(
+            options: NATSConnectionOptions(servers: [nats.url], reconnectWait: .milliseconds(100)))
+        _ = try StreamTopology(
+            durablePrefix: Self.prefix, maxDeliver: maxDeliver, ackWait: ackWait, maxAckPending: 20_000, replicas: 1
+        ).ensure(on: connection)
+        database = try postgres.createDatabase()
+        conninfo = postgres.conninfo(database: database)
+        let setup = try PostgresConnection(conninfo: conninfo)
+        try Migrator().migrate(on: setup)
+    }
+
+    func stop() {
+        connection.close()
+        nats.stop()
+    }
+
+    // MARK: Publishing
+
+    func publish(_ event: Event, msgID: String? = nil) throws {
+        try publishRaw(subject: event.subject.rawValue, body: Self.encode(event), msgID: msgID ?? event.eventID.uuidString)
+    }
+
+    func publishRaw(subject: String, body: [UInt8], msgID: String? = nil, headers extra: NATSHeaders = NATSHeaders()) throws {
+        var headers = extra
+        if let msgID { headers.set("Nats-Msg-Id", msgID) }
+        try connection.publish(subject: subject, headers: headers, body: body)
+    }
+
+    func publishAll(_ events: [Event]) throws {
+        _ = try connection.publishPipelined(
+            events.map {
+                NATSConnection.OutgoingMessage(
+                    subject: $0.subject.rawValue, headers: ["Nats-Msg-Id": $0.eventID.uuidString], body: Self.encode($0))
+            })
+    }
+
+    static func encode(_ event: Event) -> [UInt8] {
+        Array(try! JSONEncoder().encode(event))
+    }
+
+    // MARK: Workers
+
+    /// Starts `perConsumer` workers on each consumer; `stop` on the result stops and joins them.
+    func startWorkers(
+        perConsumer: Int = 1, batchSize: Int = 256, maxWait: Duration = .milliseconds(100),
+        baseDelay: Duration = .milliseconds(100), policies: PolicyRegistry = .defaults
+    ) throws -> RunningWorkers {
+        let running = RunningWorkers()
+        let decoder = EventDecoder(policies: policies)
+        for (role, stream) in [("signals", "SIGNALS"), ("feedback", "FEEDBACK")] {
+            for index in 0..<perConsumer {
+                let configuration = ConsumerWorker.Configuration(
+                    role: role, stream: stream, consumer: "\(Self.prefix)-\(role)", workerIndex: index,
+                    batchSize: batchSize, maxWait: maxWait, ackWait: ackWait, databaseURL: conninfo,
+                    settlement: SettlementPolicy(maxDeliver: maxDeliver, baseDelay: baseDelay, maxDelay: .seconds(2)))
+                running.start { [connection] in
+                    try ConsumerWorker(
+                        configuration: configuration, nats: connection, decoder: decoder, observer: running.observer,
+                        logger: Self.logger)
+                }
+            }
+        }
+        return running
+    }
+
+    /// Silent, unless BANDITD_TEST_LOG is set (then the workers log to stderr).
+    static var logger: Logger {
+        if ProcessInfo.processInfo.environment["BANDITD_TEST_LOG"] != nil {
+            var logger = Logger(label: "worker") { StreamLogHandler.standardError(label: $0) }
+            logger.logLevel = .debug
+            return logger
+        }
+        return Logger(label: "worker") { _ in SwiftLogNoOpLogHandler() }
+    }
+
+    // MARK: Reading the outcome
+
+    func query(_ sql: SQL, _ binds: [String?] = []) throws -> [PostgresRow] {
+        try PostgresConnection(conninfo: conninfo).query(sql, binds).rows
+    }
+
+    func count(_ table: String) throws -> Int {
+        try PostgresConnection(conninfo: conninfo).query(SQL(unsafeRaw: "SELECT count(*) FROM \(table)")).rows[0].int(0)
+    }
+
+    /// Every message on the DEADLETTER stream (read with a consumer of its own, acked).
+    func deadLetters(expecting count: Int, timeout: Duration = .seconds(30)) throws -> [JetStreamMessage] {
+        let name = "reader"
+        _ = try connection.createOrUpdateConsumer(
+            stream: StreamTopology.deadLetterStream, ConsumerConfiguration(durableName: name, ackWait: .seconds(60)))
+        let consumer = try PullConsumer(connection: connection, stream: StreamTopology.deadLetterStream, consumer: name)
+        defer { consumer.close() }
+        var letters: [JetStreamMessage] = []
+        let deadline = ContinuousClock.now + timeout
+        while letters.count < count && ContinuousClock.now < deadline {
+            letters += try consumer.fetch(maxMessages: 100, maxWait: .milliseconds(200))
+        }
+        // Anything beyond `count` that is already there shows up too.
+        letters += try consumer.fetch(maxMessages: 100, maxWait: .milliseconds(300))
+        return letters
+    }
+
+    func consumerInfo(_ role: String) throws -> ConsumerInfo {
+        try connection.consumerInfo(stream: role == "signals" ? "SIGNALS" : "FEEDBACK", consumer: "\(Self.prefix)-\(role)")
+    }
+
+    /// Waits until both consumers have nothing pending and nothing unacknowledged.
+    func waitUntilDrained(timeout: Duration = .seconds(60)) throws {
+        try waitUntil(timeout: timeout, poll: .milliseconds(50)) {
+            try ["signals", "feedback"].allSatisfy { role in
+                let info = try consumerInfo(role)
+                return info.pending == 0 && info.ackPending == 0
+            }
+        }
+    }
+}
+
+/// Worker threads and what they reported.
+final class RunningWorkers: Sendable {
+    let observer = CountingObserver()
+    private let stopSignal = StopSignal()
+    private let group = DispatchGroup()
+    private let failures = Mutex<[String]>([])
+
+    /// Builds the worker on its own thread (a worker belongs to the thread that runs it) and runs it.
+    func start(_ makeWorker: @escaping @Sendable () throws -> ConsumerWorker) {
+        group.enter()
+        let thread = Thread { [self] in
+            defer { group.leave() }
+            do {
+                try makeWorker().run(stop: stopSignal)
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        thread.start()
+    }
+
+    /// Requests stop and joins every worker; returns errors the workers ended with.
+    @discardableResult
+    func stop() -> [String] {
+        stopSignal.request()
+        group.wait()
+        return failures.withLock { $0 }
+    }
+}
+
+final class CountingObserver: WorkerObserver {
+    struct Counts: Sendable {
+        var fetched = 0
+        var redelivered = 0
+        var acked = 0
+        var naked = 0
+        var deadLettered: [String] = []
+        var databaseDown = 0
+        var databaseBack = 0
+    }
+
+    let counts = Mutex(Counts())
+
+    func loopBeat(role: String, worker: Int) {}
+    func fetched(role: String, count: Int, redelivered: Int) {
+        counts.withLock {
+            $0.fetched += count
+            $0.redelivered += redelivered
+        }
+    }
+    func settled(role: String, acked: Int, naked: Int, deadLettered: [String], applySeconds: Double?) {
+        counts.withLock {
+            $0.acked += acked
+            $0.naked += naked
+            $0.deadLettered += deadLettered
+        }
+    }
+    func database(connected: Bool, reconnected: Bool) {
+        counts.withLock {
+            if connected { $0.databaseBack += 1 } else { $0.databaseDown += 1 }
+        }
+    }
+}
