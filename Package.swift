@@ -58,7 +58,8 @@ let package = Package(
         .executableTarget(
             name: "banditd",
             dependencies: [
-                "BanditCore", "BanditMath", "BanditConfig", "BanditStore", "BanditTopology", "BanditWorker", "BanditOperations", "NATSKit", "PostgresKit",
+                "BanditCore", "BanditMath", "BanditConfig", "BanditStore", "BanditTopology", "BanditWorker",
+                "BanditOperations", "NATSKit", "PostgresKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -115,7 +115,8 @@ public enum ConfigurationLoader {
             guard let text = value(name) else { return nil }
             guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
                 throw ConfigurationError(
-                    key: name, message: "must be an integer in \(range.lowerBound)…\(range.upperBound) (got \"\(text)\")")
+                    key: name,
+                    message: "must be an integer in \(range.lowerBound)…\(range.upperBound) (got \"\(text)\")")
             }
             return number
         }
@@ -146,14 +147,17 @@ public enum ConfigurationLoader {
         if let pending = try integer("NATS_MAX_ACK_PENDING", in: 1...1_000_000) {
             configuration.nats.maxAckPending = pending
         }
-        if let replicas = try integer("NATS_STREAM_REPLICAS", in: 1...5) { configuration.nats.streamReplicas = replicas }
+        if let replicas = try integer("NATS_STREAM_REPLICAS", in: 1...5) {
+            configuration.nats.streamReplicas = replicas
+        }
         if let url = value("DATABASE_URL") { configuration.postgres.url = url }
         if let migrate = value("BANDITD_MIGRATE_ON_START") {
             switch migrate.lowercased() {
             case "1", "true", "yes", "on": configuration.postgres.migrateOnStart = true
             case "0", "false", "no", "off": configuration.postgres.migrateOnStart = false
             default:
-                throw ConfigurationError(key: "BANDITD_MIGRATE_ON_START", message: "must be true or false (got \"\(migrate)\")")
+                throw ConfigurationError(
+                    key: "BANDITD_MIGRATE_ON_START", message: "must be true or false (got \"\(migrate)\")")
             }
         }
         if let batch = try integer("BANDITD_BATCH_SIZE", in: 1...10_000) { configuration.processing.batchSize = batch }
@@ -168,7 +172,9 @@ public enum ConfigurationLoader {
             guard let parsed = LogLevel(rawValue: level.lowercased()) else {
                 throw ConfigurationError(
                     key: "LOG_LEVEL",
-                    message: "must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(level)\")")
+                    message:
+                        "must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(level)\")"
+                )
             }
             configuration.logLevel = parsed
         }

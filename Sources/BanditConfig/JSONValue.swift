@@ -51,7 +51,9 @@ extension JSONValue {
     }
 
     func stringArray(nonEmpty: Bool) throws(ValueError) -> [String] {
-        guard case .array(let items) = self else { throw ValueError(message: "must be an array of strings (got \(kind))") }
+        guard case .array(let items) = self else {
+            throw ValueError(message: "must be an array of strings (got \(kind))")
+        }
         var strings: [String] = []
         for item in items {
             guard case .string(let text) = item, !text.isEmpty else {

@@ -97,7 +97,9 @@ public struct BatchApplier: Sendable {
                 if let other = loggedBy[decision.decisionID] {
                     outcomes[decision.eventID] = .rejected(
                         .decisionDuplicate,
-                        detail: "decision_id \(decision.decisionID.lowercased) is already logged by event \(other.lowercased)")
+                        detail:
+                            "decision_id \(decision.decisionID.lowercased) is already logged by event \(other.lowercased)"
+                    )
                 } else if !seenInBatch.insert(decision.decisionID).inserted {
                     outcomes[decision.eventID] = .rejected(
                         .decisionDuplicate,
@@ -124,7 +126,8 @@ public struct BatchApplier: Sendable {
             var byID: [UUID: JoinedDecision] = [:]
             for row in locked.rows {
                 let decision = JoinedDecision(
-                    id: try row.uuid(0), userID: try row.string(1), source: try row.string(2), policy: try row.string(3),
+                    id: try row.uuid(0), userID: try row.string(1), source: try row.string(2),
+                    policy: try row.string(3),
                     armID: try row.string(4), features: try row.doubleArray(5),
                     rewardedBy: try row.optionalUUID(6))
                 byID[decision.id] = decision
@@ -188,7 +191,8 @@ public struct BatchApplier: Sendable {
             case .reward(let reward):
                 if case .inline(let policy, let armID, let features) = reward.target {
                     stateDeltas.add(
-                        key: StateKey(userID: reward.userID, policy: policy, source: reward.source.rawValue, armID: armID),
+                        key: StateKey(
+                            userID: reward.userID, policy: policy, source: reward.source.rawValue, armID: armID),
                         features: features, reward: reward.reward)
                 }
             case .routing(let routing):
@@ -211,7 +215,8 @@ public struct BatchApplier: Sendable {
         }
         for (reward, decision) in joinedUpdates {
             stateDeltas.add(
-                key: StateKey(userID: decision.userID, policy: decision.policy, source: decision.source, armID: decision.armID),
+                key: StateKey(
+                    userID: decision.userID, policy: decision.policy, source: decision.source, armID: decision.armID),
                 features: decision.features, reward: reward.reward)
         }
 
@@ -297,7 +302,8 @@ public struct BatchApplier: Sendable {
         guard inserted.rows.count == decisions.count else {
             // Another daemon logged one of these decision_ids under another event since step 2:
             // retry the whole batch, which then rejects it as decision.duplicate.
-            throw PostgresError.retryableConflict("a decision_id of this batch was logged concurrently by another event")
+            throw PostgresError.retryableConflict(
+                "a decision_id of this batch was logged concurrently by another event")
         }
     }
 

@@ -9,8 +9,9 @@ public struct AppliedMigration: Sendable, Equatable {
 
 /// Applies `Migration.all` in order, each in its own transaction, recorded in
 /// `schema_migrations`. A session advisory lock serializes daemons that start at once: the second
-/// waits, then finds nothing left to do. Forward-only: a database with a version this binary
-/// does not know, or a recorded migration whose text differs, is an error.
+/// waits, then finds nothing left to do. Forward-only. A database with a version this binary
+/// does not know is left alone (it comes from a newer banditd; migrations only add), a recorded
+/// migration whose text differs is an error.
 public struct Migrator: Sendable {
     /// `pg_advisory_lock` key: "banditd" in ASCII, fixed so every version of banditd agrees.
     public static let advisoryLockKey: Int64 = 0x62_61_6e_64_69_74_64
@@ -38,19 +39,18 @@ public struct Migrator: Sendable {
         for row in try connection.query("SELECT version, checksum FROM schema_migrations").rows {
             recorded[try row.int(0)] = try row.string(1)
         }
-        let known = Set(migrations.map(\.version))
-        if let unknown = recorded.keys.filter({ !known.contains($0) }).max() {
-            throw PostgresError(
-                operation: "migrate", sqlState: nil,
-                message: "the database is at migration \(unknown), which this banditd does not know: run a newer banditd")
-        }
+        // Versions this binary does not know come from a newer banditd. Migrations only add
+        // (CONTRACT section 4: columns may be added, not renamed), so an older daemon keeps
+        // working during a rolling upgrade; `newerVersions` lets the caller say so.
         var applied: [AppliedMigration] = []
         for migration in migrations.sorted(by: { $0.version < $1.version }) {
             if let checksum = recorded[migration.version] {
                 guard checksum == migration.checksum else {
                     throw PostgresError(
                         operation: "migrate", sqlState: nil,
-                        message: "migration \(migration.version) (\(migration.name)) was applied with different SQL (checksum \(checksum), this banditd has \(migration.checksum))")
+                        message:
+                            "migration \(migration.version) (\(migration.name)) was applied with different SQL (checksum \(checksum), this banditd has \(migration.checksum))"
+                    )
                 }
                 continue
             }

@@ -66,7 +66,8 @@ public struct StreamTopology: Sendable, Equatable {
         }
         if existing.maxDeliver != expected.maxDeliver {
             problems.append(
-                "max_deliver is \(existing.maxDeliver), expected \(expected.maxDeliver) (NATS_MAX_DELIVER / nats.max_deliver)")
+                "max_deliver is \(existing.maxDeliver), expected \(expected.maxDeliver) (NATS_MAX_DELIVER / nats.max_deliver)"
+            )
         }
         if existing.ackWait != expected.ackWait {
             problems.append(
@@ -74,7 +75,8 @@ public struct StreamTopology: Sendable, Equatable {
         }
         if !existing.backoff.isEmpty {
             problems.append(
-                "backoff is set (\(existing.backoff.map(seconds))), expected none: the server would use backoff[0] as the ack wait; banditd computes nak delays itself")
+                "backoff is set (\(existing.backoff.map(seconds))), expected none: the server would use backoff[0] as the ack wait; banditd computes nak delays itself"
+            )
         }
         if let filter = existing.filterSubject, filter != expected.filterSubject {
             problems.append("filter_subject is \(filter), expected none (the whole stream)")

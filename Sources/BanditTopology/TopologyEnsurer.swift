@@ -64,7 +64,8 @@ extension StreamTopology {
                 var notes: [String] = []
                 if existing.maxAckPending != spec.configuration.maxAckPending {
                     notes.append(
-                        "max_ack_pending is \(existing.maxAckPending), configuration says \(spec.configuration.maxAckPending)")
+                        "max_ack_pending is \(existing.maxAckPending), configuration says \(spec.configuration.maxAckPending)"
+                    )
                 }
                 report.consumers.append((name, notes.isEmpty ? .verified : .verifiedWithNotes(notes)))
             } catch let error as NATSError where error.isNotFound {

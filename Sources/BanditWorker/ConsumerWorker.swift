@@ -66,7 +66,8 @@ public final class ConsumerWorker {
         logger[metadataKey: "consumer"] = "\(configuration.consumer)"
         logger[metadataKey: "worker"] = "\(configuration.workerIndex)"
         self.logger = logger
-        self.consumer = try PullConsumer(connection: nats, stream: configuration.stream, consumer: configuration.consumer)
+        self.consumer = try PullConsumer(
+            connection: nats, stream: configuration.stream, consumer: configuration.consumer)
         self.database = try PostgresConnection(conninfo: configuration.databaseURL)
     }
 
@@ -200,7 +201,7 @@ public final class ConsumerWorker {
     {
         do {
             return try applier.apply(items, on: connection)
-        } catch where error.category == .badData {
+        } catch  where error.category == .badData {
             if items.count == 1 {
                 return [.rejected(.dataRejected, detail: "the database refused it: \(error.message)")]
             }
@@ -236,7 +237,9 @@ public final class ConsumerWorker {
                     naked += 1
                     logger.debug(
                         "message will be redelivered",
-                        metadata: metadata(of: message).merging(["delay_ms": "\(delay.components.seconds * 1000)"]) { $1 })
+                        metadata: metadata(of: message).merging(["delay_ms": "\(delay.components.seconds * 1000)"]) {
+                            $1
+                        })
                 case .deadLetter(let reason, let detail):
                     if try deadLetter(message, reason: reason, detail: detail, stop: stop) {
                         deadLettered.append(reason)
@@ -253,10 +256,12 @@ public final class ConsumerWorker {
         do {
             try nats.flush()
         } catch {
-            logger.warning("flushing acks failed; unacked messages will be redelivered", metadata: ["error": "\(error)"])
+            logger.warning(
+                "flushing acks failed; unacked messages will be redelivered", metadata: ["error": "\(error)"])
         }
         observer.settled(
-            role: configuration.role, acked: acked, naked: naked, deadLettered: deadLettered, applySeconds: applySeconds)
+            role: configuration.role, acked: acked, naked: naked, deadLettered: deadLettered, applySeconds: applySeconds
+        )
     }
 
     /// Publishes the dead letter, waits for JetStream's PubAck, then terms the original. Retries
@@ -285,7 +290,9 @@ public final class ConsumerWorker {
         try nats.term(message)
         logger.warning(
             "message dead-lettered",
-            metadata: metadata(of: message).merging(["reason": "\(reason)", "detail": "\(DeadLetter.headerLine(detail))"]) { $1 })
+            metadata: metadata(of: message).merging([
+                "reason": "\(reason)", "detail": "\(DeadLetter.headerLine(detail))",
+            ]) { $1 })
         return true
     }
 

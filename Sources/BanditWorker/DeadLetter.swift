@@ -31,9 +31,12 @@ public enum DeadLetter {
 
     /// One header line: control characters become spaces, length capped.
     static func headerLine(_ text: String) -> String {
-        var line = String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
-            scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" ? " " : scalar
-        }))
+        var line = String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { scalar in
+                    scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
+                        ? " " : scalar
+                }))
         if line.count > maxDetailCharacters { line = String(line.prefix(maxDetailCharacters - 1)) + "…" }
         return line
     }

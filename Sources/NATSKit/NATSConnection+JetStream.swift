@@ -8,16 +8,21 @@ extension NATSConnection {
     public static let apiPrefix = "$JS.API"
 
     public func streamInfo(_ name: String, timeout: Duration = .seconds(5)) throws(NATSError) -> StreamInfo {
-        try apiRequest("\(Self.apiPrefix).STREAM.INFO.\(name)", body: nil, operation: "stream info \(name)", timeout: timeout)
+        try apiRequest(
+            "\(Self.apiPrefix).STREAM.INFO.\(name)", body: nil, operation: "stream info \(name)", timeout: timeout)
     }
 
-    public func createStream(_ config: StreamConfiguration, timeout: Duration = .seconds(5)) throws(NATSError) -> StreamInfo {
+    public func createStream(_ config: StreamConfiguration, timeout: Duration = .seconds(5)) throws(NATSError)
+        -> StreamInfo
+    {
         try apiRequest(
             "\(Self.apiPrefix).STREAM.CREATE.\(config.name)", body: try encode(config, "stream \(config.name)"),
             operation: "create stream \(config.name)", timeout: timeout)
     }
 
-    public func updateStream(_ config: StreamConfiguration, timeout: Duration = .seconds(5)) throws(NATSError) -> StreamInfo {
+    public func updateStream(_ config: StreamConfiguration, timeout: Duration = .seconds(5)) throws(NATSError)
+        -> StreamInfo
+    {
         try apiRequest(
             "\(Self.apiPrefix).STREAM.UPDATE.\(config.name)", body: try encode(config, "stream \(config.name)"),
             operation: "update stream \(config.name)", timeout: timeout)
@@ -159,7 +164,10 @@ extension NATSConnection {
         let payload = body ?? []
         let status = payload.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
-                withHandle { natsConnection_Request(&reply, $0, subject, chars.baseAddress, Int32(chars.count), timeout.natsMilliseconds) }
+                withHandle {
+                    natsConnection_Request(
+                        &reply, $0, subject, chars.baseAddress, Int32(chars.count), timeout.natsMilliseconds)
+                }
             }
         }
         if status == NATS_NO_RESPONDERS {

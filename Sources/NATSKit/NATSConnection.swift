@@ -68,7 +68,10 @@ public final class NATSConnection: @unchecked Sendable {
         let status = natsConnection_Connect(&connection, opts)
         guard status == NATS_OK, let connection else {
             Unmanaged<ConnectionMonitor>.fromOpaque(closure).release()
-            throw NATSError(library: status, operation: "connect to \(options.servers.map(NATSConnectionOptions.redactingURL).joined(separator: ","))")
+            throw NATSError(
+                library: status,
+                operation:
+                    "connect to \(options.servers.map(NATSConnectionOptions.redactingURL).joined(separator: ","))")
         }
         self.handle = connection
         self.monitor = monitor
@@ -113,7 +116,8 @@ public final class NATSConnection: @unchecked Sendable {
 
     private static func apply(_ options: NATSConnectionOptions, to opts: OpaquePointer?) throws(NATSError) {
         guard !options.servers.isEmpty else {
-            throw NATSError(operation: "configure connection", origin: .malformedResponse, message: "no server URL given")
+            throw NATSError(
+                operation: "configure connection", origin: .malformedResponse, message: "no server URL given")
         }
         var servers = options.servers.map { strdup($0) }
         defer { servers.forEach { free($0) } }

@@ -96,7 +96,8 @@ public final class PullConsumer {
     ) throws(NATSError) -> [JetStreamMessage] {
         guard let sub = subscription else {
             throw NATSError(
-                operation: "fetch from \(stream)/\(consumer)", origin: .library(status: NATS_INVALID_SUBSCRIPTION.rawValue),
+                operation: "fetch from \(stream)/\(consumer)",
+                origin: .library(status: NATS_INVALID_SUBSCRIPTION.rawValue),
                 message: "consumer is closed")
         }
         var batch: [JetStreamMessage] = []

@@ -81,6 +81,14 @@ public final class PostgresConnection {
             if isOpen { _ = try? query("ROLLBACK") }
             throw error
         }
+        // A statement failed inside `body` and `body` swallowed the error: COMMIT would quietly
+        // roll back, so say so.
+        if let handle, PQtransactionStatus(handle) == PQTRANS_INERROR {
+            _ = try? query("ROLLBACK")
+            throw PostgresError(
+                operation: "commit", sqlState: nil,
+                message: "a statement of the transaction failed and its error was not rethrown; rolled back")
+        }
         do {
             try query("COMMIT")
         } catch {
@@ -100,13 +108,23 @@ public final class PostgresConnection {
             let text = PostgresConninfo.scrubbed(libpqMessage(PQerrorMessage(connection)), conninfo: conninfo)
             PQfinish(connection)
             // Authentication failures are not worth a reconnect loop: surface them as they are.
-            let refusedCredentials = text.contains("password authentication failed") || text.contains("no pg_hba.conf entry")
+            let refusedCredentials =
+                text.contains("password authentication failed") || text.contains("no pg_hba.conf entry")
             throw PostgresError(
                 operation: "connect", sqlState: refusedCredentials ? .invalidPassword : nil, message: text,
                 connectionLost: !refusedCredentials)
         }
         // NOTICEs (e.g. "relation already exists, skipping") would go to stderr otherwise.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        // The text formats we read and write: UTF-8, ISO dates, UTC.
+        let settings = PQexec(connection, "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO'; SET TimeZone = 'UTC'")
+        let settingsOK = PQresultStatus(settings) == PGRES_COMMAND_OK
+        PQclear(settings)
+        guard settingsOK else {
+            let text = libpqMessage(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw PostgresError(operation: "connect", sqlState: nil, message: text, connectionLost: true)
+        }
         return connection
     }
 

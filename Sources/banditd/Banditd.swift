@@ -6,7 +6,8 @@ struct Banditd: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "banditd",
-        abstract: "Turns user signals and feedback from NATS JetStream into per-user contextual-bandit state in PostgreSQL.",
+        abstract:
+            "Turns user signals and feedback from NATS JetStream into per-user contextual-bandit state in PostgreSQL.",
         version: version,
         subcommands: [RunCommand.self, MigrateCommand.self, StreamsCommand.self]
     )

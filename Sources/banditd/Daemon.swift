@@ -68,13 +68,15 @@ struct Daemon: Service {
             do {
                 let connection = try PostgresConnection(conninfo: configuration.postgres.url)
                 logger.info(
-                    "connected to PostgreSQL", metadata: ["postgres": "\(PostgresConninfo.redacted(configuration.postgres.url))"])
+                    "connected to PostgreSQL",
+                    metadata: ["postgres": "\(PostgresConninfo.redacted(configuration.postgres.url))"])
                 return connection
             } catch {
                 guard error.category == .connection else { throw error }
                 let delay = backoff.next()
                 logger.warning(
-                    "PostgreSQL unreachable, retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
+                    "PostgreSQL unreachable, retrying",
+                    metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
                 if stop.sleep(delay) { return nil }
             }
         }
@@ -101,7 +103,8 @@ struct Daemon: Service {
                 guard error.isNoServer else { throw error }
                 let delay = backoff.next()
                 logger.warning(
-                    "NATS unreachable, retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
+                    "NATS unreachable, retrying",
+                    metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
                 if stop.sleep(delay) { return nil }
             }
         }

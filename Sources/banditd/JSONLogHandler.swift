@@ -12,7 +12,9 @@ struct JSONLogHandler: LogHandler {
     let label: String
     private let output: @Sendable (String) -> Void
 
-    init(label: String, level: Logger.Level, output: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError) {
+    init(
+        label: String, level: Logger.Level, output: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError
+    ) {
         self.label = label
         self.logLevel = level
         self.output = output

@@ -12,7 +12,8 @@ struct StreamsCommand: ParsableCommand {
 
     struct Ensure: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create SIGNALS, FEEDBACK, DEADLETTER and the two durable pull consumers if missing; verify existing ones."
+            abstract:
+                "Create SIGNALS, FEEDBACK, DEADLETTER and the two durable pull consumers if missing; verify existing ones."
         )
 
         @OptionGroup var options: ConfigurationOptions

@@ -56,7 +56,9 @@ struct ShippedConfigurationTests {
     }
 
     @Test func aMissingFileIsAnErrorNamingIt() {
-        #expect(throws: ConfigurationError(key: "/nonexistent/banditd.json", message: "cannot read the configuration file")) {
+        #expect(
+            throws: ConfigurationError(key: "/nonexistent/banditd.json", message: "cannot read the configuration file")
+        ) {
             _ = try ConfigurationLoader.load(file: "/nonexistent/banditd.json", environment: [:])
         }
     }
@@ -110,21 +112,35 @@ struct ConfigurationFileTests {
         ("{\"nats\": {\"max_delivery\": 5}}", "nats.max_delivery"),
         ("{\"natz\": {}}", "natz"),
         ("{\"nats\": 5}", "nats"),
-        ("{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 0, \"version\": \"1.0.0\"}]}",
-         "policies[0].dimension"),
-        ("{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3, \"lambda\": 0, \"version\": \"1.0.0\"}]}",
-         "policies[0].lambda"),
-        ("{\"policies\": [{\"name\": \"p\", \"algorithm\": \"egreedy\", \"dimension\": 3, \"epsilon\": 2, \"version\": \"1.0.0\"}]}",
-         "policies[0].epsilon"),
-        ("{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3, \"alpha\": -1, \"version\": \"1.0.0\"}]}",
-         "policies[0].alpha"),
-        ("{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3, \"version\": \"one\"}]}",
-         "policies[0].version"),
-        ("{\"policies\": [{\"name\": \"p\", \"algorithm\": \"thompson\", \"dimension\": 3, \"version\": \"1.0.0\"}]}",
-         "policies[0].algorithm"),
+        (
+            "{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 0, \"version\": \"1.0.0\"}]}",
+            "policies[0].dimension"
+        ),
+        (
+            "{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3, \"lambda\": 0, \"version\": \"1.0.0\"}]}",
+            "policies[0].lambda"
+        ),
+        (
+            "{\"policies\": [{\"name\": \"p\", \"algorithm\": \"egreedy\", \"dimension\": 3, \"epsilon\": 2, \"version\": \"1.0.0\"}]}",
+            "policies[0].epsilon"
+        ),
+        (
+            "{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3, \"alpha\": -1, \"version\": \"1.0.0\"}]}",
+            "policies[0].alpha"
+        ),
+        (
+            "{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3, \"version\": \"one\"}]}",
+            "policies[0].version"
+        ),
+        (
+            "{\"policies\": [{\"name\": \"p\", \"algorithm\": \"thompson\", \"dimension\": 3, \"version\": \"1.0.0\"}]}",
+            "policies[0].algorithm"
+        ),
         ("{\"policies\": [{\"algorithm\": \"linucb\", \"dimension\": 3, \"version\": \"1.0.0\"}]}", "policies[0].name"),
-        ("{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3, \"version\": \"1.0.0\", \"x\": 1}]}",
-         "policies[0].x"),
+        (
+            "{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3, \"version\": \"1.0.0\", \"x\": 1}]}",
+            "policies[0].x"
+        ),
     ])
     func aBadValueIsAnErrorNamingTheKey(json: String, key: String) {
         #expect(parseError(json)?.key == key)

@@ -5,7 +5,8 @@ import TestSupport
 import Testing
 
 private func topology(prefix: String = "feature-pipeline", maxDeliver: Int = 5) -> StreamTopology {
-    StreamTopology(durablePrefix: prefix, maxDeliver: maxDeliver, ackWait: .seconds(30), maxAckPending: 1000, replicas: 1)
+    StreamTopology(
+        durablePrefix: prefix, maxDeliver: maxDeliver, ackWait: .seconds(30), maxAckPending: 1000, replicas: 1)
 }
 
 struct ConsumerCompatibilityTests {
@@ -29,7 +30,8 @@ struct ConsumerCompatibilityTests {
     @Test func ackPolicyNoneIsIncompatible() {
         var existing = expected
         existing.ackPolicy = .none
-        #expect(StreamTopology.incompatibilities(of: existing, with: expected) == ["ack_policy is none, expected explicit"])
+        #expect(
+            StreamTopology.incompatibilities(of: existing, with: expected) == ["ack_policy is none, expected explicit"])
     }
 
     @Test func aDifferentMaxDeliverIsIncompatibleAndNamesTheSetting() throws {

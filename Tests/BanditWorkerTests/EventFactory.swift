@@ -28,7 +28,9 @@ enum EventFactory {
         user: String = "u1", source: EventSource = .prod, decision: UUID, reward: Double = 1
     ) -> Event {
         .reward(
-            Reward(eventID: UUID(), occurredAt: now(), userID: user, source: source, reward: reward, target: .decision(id: decision)))
+            Reward(
+                eventID: UUID(), occurredAt: now(), userID: user, source: source, reward: reward,
+                target: .decision(id: decision)))
     }
 
     static func inlineReward(
@@ -47,7 +49,8 @@ enum EventFactory {
     ) -> Event {
         .routing(
             RoutingOutcome(
-                eventID: UUID(), occurredAt: now(), userID: user, source: source, inferenceID: UUID(), taskType: taskType,
+                eventID: UUID(), occurredAt: now(), userID: user, source: source, inferenceID: UUID(),
+                taskType: taskType,
                 taskTypeSource: .caller, policyVersion: "routing_v1@1.0.0+a3f9c2e1", model: model, provider: "p1",
                 constraintBand: band, reward: reward, latencyMs: 120.5, costUSD: 0.002, completed: true,
                 banditUpdate: update.map { RoutingOutcome.BanditUpdate(policy: "routing_v1", features: $0) }))

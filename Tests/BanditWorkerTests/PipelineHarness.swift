@@ -45,10 +45,13 @@ final class PipelineHarness: Sendable {
     // MARK: Publishing
 
     func publish(_ event: Event, msgID: String? = nil) throws {
-        try publishRaw(subject: event.subject.rawValue, body: Self.encode(event), msgID: msgID ?? event.eventID.uuidString)
+        try publishRaw(
+            subject: event.subject.rawValue, body: Self.encode(event), msgID: msgID ?? event.eventID.uuidString)
     }
 
-    func publishRaw(subject: String, body: [UInt8], msgID: String? = nil, headers extra: NATSHeaders = NATSHeaders()) throws {
+    func publishRaw(subject: String, body: [UInt8], msgID: String? = nil, headers extra: NATSHeaders = NATSHeaders())
+        throws
+    {
         var headers = extra
         if let msgID { headers.set("Nats-Msg-Id", msgID) }
         try connection.publish(subject: subject, headers: headers, body: body)
@@ -58,7 +61,8 @@ final class PipelineHarness: Sendable {
         _ = try connection.publishPipelined(
             events.map {
                 NATSConnection.OutgoingMessage(
-                    subject: $0.subject.rawValue, headers: ["Nats-Msg-Id": $0.eventID.uuidString], body: Self.encode($0))
+                    subject: $0.subject.rawValue, headers: ["Nats-Msg-Id": $0.eventID.uuidString], body: Self.encode($0)
+                )
             })
     }
 
@@ -129,7 +133,8 @@ final class PipelineHarness: Sendable {
     }
 
     func consumerInfo(_ role: String) throws -> ConsumerInfo {
-        try connection.consumerInfo(stream: role == "signals" ? "SIGNALS" : "FEEDBACK", consumer: "\(Self.prefix)-\(role)")
+        try connection.consumerInfo(
+            stream: role == "signals" ? "SIGNALS" : "FEEDBACK", consumer: "\(Self.prefix)-\(role)")
     }
 
     /// Waits until both consumers have nothing pending and nothing unacknowledged.

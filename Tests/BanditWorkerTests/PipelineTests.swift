@@ -46,12 +46,14 @@ struct PipelineTests {
         try await withPipeline { harness in
             let decisionID = UUID()
             let decisionFeatures = EventFactory.features(5, seed: 3)
-            let decision = EventFactory.decision(user: "u1", id: decisionID, arm: "a7", features: decisionFeatures, propensity: 0.25)
+            let decision = EventFactory.decision(
+                user: "u1", id: decisionID, arm: "a7", features: decisionFeatures, propensity: 0.25)
             let joined = EventFactory.reward(user: "u1", decision: decisionID, reward: -0.5)
             let inlineFeatures = EventFactory.features(5, seed: 9)
             let inline = EventFactory.inlineReward(user: "u1", arm: "a2", features: inlineFeatures, reward: 0.75)
             let routingFeatures = EventFactory.features(8, seed: 4)
-            let routed = EventFactory.routing(user: "u1", model: "gpt-x", taskType: .reasoning, band: .high, reward: 0.9, update: routingFeatures)
+            let routed = EventFactory.routing(
+                user: "u1", model: "gpt-x", taskType: .reasoning, band: .high, reward: 0.9, update: routingFeatures)
             let plainRouting = EventFactory.routing(user: "u2", model: "m2", taskType: .embed, band: .low, reward: 0.1)
             let syncedAt = EventFactory.now(offset: -60)
             let sync = EventFactory.taskSynced(user: "u1", count: 42, at: syncedAt)
@@ -85,14 +87,19 @@ struct PipelineTests {
             #expect(try decisionRow.double(12) == -0.5)
 
             // bandit_state: the joined reward updates the decision's arm with its features
-            #expect(try state(harness, user: "u1", policy: "linucb_v1", arm: "a7") == expected([(decisionFeatures, -0.5)]))
-            #expect(try state(harness, user: "u1", policy: "linucb_v1", arm: "a2") == expected([(inlineFeatures, 0.75)]))
-            #expect(try state(harness, user: "u1", policy: "routing_v1", arm: "gpt-x") == expected([(routingFeatures, 0.9)]))
+            #expect(
+                try state(harness, user: "u1", policy: "linucb_v1", arm: "a7") == expected([(decisionFeatures, -0.5)]))
+            #expect(
+                try state(harness, user: "u1", policy: "linucb_v1", arm: "a2") == expected([(inlineFeatures, 0.75)]))
+            #expect(
+                try state(harness, user: "u1", policy: "routing_v1", arm: "gpt-x") == expected([(routingFeatures, 0.9)])
+            )
             #expect(try harness.count("bandit_state") == 3)
 
             // routing_outcomes
             let routings = try harness.query(
-                "SELECT user_id, task_type, task_type_source, policy_version, model, provider, constraint_band, cell, reward, latency_ms, cost_usd, completed, source FROM routing_outcomes ORDER BY user_id")
+                "SELECT user_id, task_type, task_type_source, policy_version, model, provider, constraint_band, cell, reward, latency_ms, cost_usd, completed, source FROM routing_outcomes ORDER BY user_id"
+            )
             #expect(routings.count == 2)
             #expect(try routings[0].string(7) == "reasoning|gpt-x|high")
             #expect(try routings[0].string(2) == "caller")
@@ -104,16 +111,19 @@ struct PipelineTests {
             #expect(try routings[1].string(7) == "embed|m2|low")
 
             // user_sync and tip_feedback
-            let syncRow = try #require(try harness.query("SELECT user_id, source, task_count, last_sync_at FROM user_sync").first)
+            let syncRow = try #require(
+                try harness.query("SELECT user_id, source, task_count, last_sync_at FROM user_sync").first)
             #expect(try syncRow.int(2) == 42)
             #expect(try syncRow.date(3) == syncedAt)
-            let tipRow = try #require(try harness.query("SELECT event_id, user_id, tip_id, action, source FROM tip_feedback").first)
+            let tipRow = try #require(
+                try harness.query("SELECT event_id, user_id, tip_id, action, source FROM tip_feedback").first)
             #expect(try tipRow.uuid(0) == tip.eventID)
             #expect(try tipRow.string(2) == "tip-9")
             #expect(try tipRow.string(3) == "snoozed")
 
             // the ledger names subject, stream and sequence
-            let ledger = try harness.query("SELECT subject, stream FROM processed_events WHERE event_id = $1", [joined.eventID.uuidString])
+            let ledger = try harness.query(
+                "SELECT subject, stream FROM processed_events WHERE event_id = $1", [joined.eventID.uuidString])
             #expect(try ledger.first?.string(0) == "feedback.reward")
             #expect(try ledger.first?.string(1) == "FEEDBACK")
             #expect(workers.stop().isEmpty)
@@ -156,7 +166,8 @@ struct PipelineTests {
             let reward = EventFactory.reward(decision: UUID())
             let body = PipelineHarness.encode(reward)
             try harness.publishRaw(
-                subject: "feedback.reward", body: body, msgID: "r-1", headers: ["traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"])
+                subject: "feedback.reward", body: body, msgID: "r-1",
+                headers: ["traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"])
             let workers = try harness.startWorkers()
             let letters = try harness.deadLetters(expecting: 1)
             workers.stop()
@@ -186,8 +197,14 @@ struct PipelineTests {
                 ("feedback.reward", Array("{not json".utf8), "json.invalid"),
                 ("feedback.bogus", Array("{}".utf8), "subject.unknown"),
                 ("feedback.reward", Array(#"{"event_id":"x"}"#.utf8), "schema.invalid"),
-                ("feedback.reward", PipelineHarness.encode(EventFactory.inlineReward(policy: "nope")), "policy.unknown"),
-                ("feedback.reward", PipelineHarness.encode(EventFactory.inlineReward(features: [1, 2])), "dimension.mismatch"),
+                (
+                    "feedback.reward", PipelineHarness.encode(EventFactory.inlineReward(policy: "nope")),
+                    "policy.unknown"
+                ),
+                (
+                    "feedback.reward", PipelineHarness.encode(EventFactory.inlineReward(features: [1, 2])),
+                    "dimension.mismatch"
+                ),
                 ("feedback.reward", Array(repeating: UInt8(ascii: " "), count: 70_000), "payload.too_large"),
             ]
             for (index, (subject, body, _)) in bad.enumerated() {
@@ -260,7 +277,9 @@ struct PipelineTests {
             let workers = try harness.startWorkers()
             try harness.waitUntilDrained()
             workers.stop()
-            #expect(try state(harness, user: "u1", policy: "linucb_v1", source: "prod", arm: "a1") == expected([(features, 1)]))
+            #expect(
+                try state(harness, user: "u1", policy: "linucb_v1", source: "prod", arm: "a1")
+                    == expected([(features, 1)]))
             #expect(try state(harness, user: "u1", policy: "linucb_v1", source: "synthetic", arm: "a1")?.n == 2)
             #expect(try state(harness, user: "u1", policy: "linucb_v1", source: "shadow", arm: "a1")?.n == 1)
             #expect(try harness.query("SELECT count(*) FROM routing_outcomes WHERE source = 'prod'")[0].int(0) == 0)
@@ -290,7 +309,8 @@ struct PipelineTests {
         try await withPipeline { harness in
             // State stored under another dimension: the element-wise sum cannot apply (CHECK).
             _ = try harness.query(
-                "INSERT INTO bandit_state (user_id, policy, source, arm_id, dimension, a, b, n, reward_sum) VALUES ('poison', 'linucb_v1', 'prod', 'a1', 1, '{1}', '{1}', 1, 1)")
+                "INSERT INTO bandit_state (user_id, policy, source, arm_id, dimension, a, b, n, reward_sum) VALUES ('poison', 'linucb_v1', 'prod', 'a1', 1, '{1}', '{1}', 1, 1)"
+            )
             let good = (0..<30).map { EventFactory.inlineReward(user: "u\($0)", reward: 0.2) }
             let poison = EventFactory.inlineReward(user: "poison", reward: 0.2)
             let poisonBody = PipelineHarness.encode(poison)  // JSONEncoder's key order varies: keep these bytes
@@ -332,7 +352,9 @@ struct PipelineTests {
                 let want = try #require(expectedState[key])
                 #expect(try row.int64(4) == want.n)
                 // Sums in another order differ in the last bits only.
-                for (got, expected) in zip(try row.doubleArray(2) + row.doubleArray(3) + [row.double(5)], want.a + want.b + [want.rewardSum]) {
+                for (got, expected) in zip(
+                    try row.doubleArray(2) + row.doubleArray(3) + [row.double(5)], want.a + want.b + [want.rewardSum])
+                {
                     #expect(abs(got - expected) <= 1e-9 * max(1, abs(expected)))
                 }
             }

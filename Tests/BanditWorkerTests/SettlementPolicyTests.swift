@@ -14,14 +14,17 @@ struct SettlementPolicyTests {
 
     @Test func rejectedMessagesAreDeadLetteredAtOnceWithTheirReason() {
         #expect(
-            policy.settle(.rejected(reason: "schema.invalid", detail: "reward: expected ≤ 1"), deliveryCount: 1, unitRandom: 0)
+            policy.settle(
+                .rejected(reason: "schema.invalid", detail: "reward: expected ≤ 1"), deliveryCount: 1, unitRandom: 0)
                 == .deadLetter(reason: "schema.invalid", detail: "reward: expected ≤ 1"))
     }
 
     @Test func aTransientFailureIsNakedWithADelayGrowingWithTheDeliveryCount() {
         let delays = (1...4).map { policy.delay(afterDelivery: $0, unitRandom: 0.5) }
         #expect(delays == [.seconds(1), .seconds(2), .seconds(4), .seconds(8)])
-        #expect(policy.settle(.retryLater(detail: "decision not yet seen"), deliveryCount: 2, unitRandom: 0.5) == .nak(delay: .seconds(2)))
+        #expect(
+            policy.settle(.retryLater(detail: "decision not yet seen"), deliveryCount: 2, unitRandom: 0.5)
+                == .nak(delay: .seconds(2)))
     }
 
     @Test func theDelayIsCapped() {
@@ -35,8 +38,13 @@ struct SettlementPolicyTests {
     }
 
     @Test func theLastDeliveryOfATransientFailureIsDeadLetteredAsMaxDeliveries() {
-        let settlement = policy.settle(.retryLater(detail: "decision 7 not yet seen"), deliveryCount: 5, unitRandom: 0.5)
-        #expect(settlement == .deadLetter(reason: "max_deliveries", detail: "gave up after 5 deliveries; last error: decision 7 not yet seen"))
+        let settlement = policy.settle(
+            .retryLater(detail: "decision 7 not yet seen"), deliveryCount: 5, unitRandom: 0.5)
+        #expect(
+            settlement
+                == .deadLetter(
+                    reason: "max_deliveries", detail: "gave up after 5 deliveries; last error: decision 7 not yet seen")
+        )
     }
 
     @Test func aDeliveryCountPastMaxDeliverIsDeadLetteredToo() {

@@ -6,7 +6,8 @@ import Testing
 struct AckSubjectMetadataTests {
     @Test func theNineTokenFormIsParsed() throws {
         let metadata = try #require(
-            JetStreamMessage.Metadata(ackSubject: "$JS.ACK.SIGNALS.feature-pipeline-signals.3.1042.77.1714039200000000000.12"))
+            JetStreamMessage.Metadata(
+                ackSubject: "$JS.ACK.SIGNALS.feature-pipeline-signals.3.1042.77.1714039200000000000.12"))
         #expect(metadata.stream == "SIGNALS")
         #expect(metadata.consumer == "feature-pipeline-signals")
         #expect(metadata.deliveryCount == 3)

@@ -25,7 +25,8 @@ struct SQLStateClassificationTests {
 
 struct PostgresTextTests {
     @Test func arrayLiteralsQuoteEveryString() {
-        #expect(PostgresText.array(["a", "b c", "d\"e", "f\\g", "NULL", ""]) == #"{"a","b c","d\"e","f\\g","NULL",""}"#)
+        #expect(
+            PostgresText.array(["a", "b c", "d\"e", "f\\g", "NULL", ""]) == #"{"a","b c","d\"e","f\\g","NULL",""}"#)
         #expect(PostgresText.array(["x", nil] as [String?]) == #"{"x",NULL}"#)
         #expect(PostgresText.array([1.5, -0.0, .infinity, .nan]) == "{1.5,-0.0,Infinity,NaN}")
         #expect(PostgresText.array([Int64.min, 0]) == "{-9223372036854775808,0}")
@@ -33,7 +34,8 @@ struct PostgresTextTests {
     }
 
     @Test func arrayLiteralsParseBack() {
-        #expect(PostgresText.arrayElements(#"{"a,b",NULL,"NULL",plain,"q\"x"}"#) == ["a,b", nil, "NULL", "plain", "q\"x"])
+        #expect(
+            PostgresText.arrayElements(#"{"a,b",NULL,"NULL",plain,"q\"x"}"#) == ["a,b", nil, "NULL", "plain", "q\"x"])
         #expect(PostgresText.doubleArray("{1,2.5,-3e-05,NaN}")?.count == 4)
         #expect(PostgresText.doubleArray("{}") == [])
         #expect(PostgresText.doubleArray("{1,{2}}") == nil)

@@ -32,8 +32,10 @@ struct PostgresConnectionTests {
             let tricky = "quote ' double \" backslash \\ comma , braces {} NULL -- ; DROP TABLE x; é 🎲"
             let row = try connection.query(
                 "SELECT $1::text, $2::bigint, $3::float8, $4::boolean, $5::uuid, $6::timestamptz, $7::text IS NULL",
-                [tricky, "-9223372036854775808", PostgresText.double(0.1 + 0.2), "t", PostgresText.uuid(id),
-                 PostgresText.timestamp(when), nil]
+                [
+                    tricky, "-9223372036854775808", PostgresText.double(0.1 + 0.2), "t", PostgresText.uuid(id),
+                    PostgresText.timestamp(when), nil,
+                ]
             ).rows[0]
             #expect(try row.string(0) == tricky)
             #expect(try row.int64(1) == Int64.min)
@@ -49,11 +51,16 @@ struct PostgresConnectionTests {
         let server = try PostgresServer.requireCurrent()
         try await onDedicatedThread {
             let connection = try connect(server)
-            let doubles = [0.1, -1e-300, 1e300, Double.leastNonzeroMagnitude, .greatestFiniteMagnitude, 0, -0.0, 1.0 / 3]
+            let doubles = [
+                0.1, -1e-300, 1e300, Double.leastNonzeroMagnitude, .greatestFiniteMagnitude, 0, -0.0, 1.0 / 3,
+            ]
             let strings = ["", "NULL", "a,b", "{x}", "\"q\"", "back\\slash", " spaced ", "ünï", "null"]
             let row = try connection.query(
                 "SELECT $1::float8[], $2::text[], $3::text[], cardinality($3::text[]), ($3::text[])[2] IS NULL",
-                [PostgresText.array(doubles), PostgresText.array(strings), PostgresText.array(["x", nil, "y"] as [String?])]
+                [
+                    PostgresText.array(doubles), PostgresText.array(strings),
+                    PostgresText.array(["x", nil, "y"] as [String?]),
+                ]
             ).rows[0]
             let back = try row.doubleArray(0)
             #expect(back.map(\.bitPattern) == doubles.map(\.bitPattern))
@@ -79,6 +86,33 @@ struct PostgresConnectionTests {
             }
             #expect(try connection.query("SELECT count(*) FROM t").rows[0].int(0) == 1)
             #expect(try connection.execute("DELETE FROM t") == 1)
+        }
+    }
+
+    @Test func aTransactionWhoseBodySwallowedAnErrorIsNotReportedAsCommitted() async throws {
+        let server = try PostgresServer.requireCurrent()
+        try await onDedicatedThread {
+            let connection = try connect(server)
+            try connection.execute("CREATE TABLE t (v int PRIMARY KEY)")
+            let error = #expect(throws: PostgresError.self) {
+                try connection.withTransaction { connection throws(PostgresError) in
+                    try connection.execute("INSERT INTO t VALUES (1)")
+                    _ = try? connection.execute("INSERT INTO t VALUES (1)")
+                }
+            }
+            #expect(error?.message.contains("rolled back") == true)
+            #expect(try connection.query("SELECT count(*) FROM t").rows[0].int(0) == 0)
+        }
+    }
+
+    @Test func theSessionSpeaksUTF8AndUTC() async throws {
+        let server = try PostgresServer.requireCurrent()
+        try await onDedicatedThread {
+            let row = try connect(server).query(
+                "SELECT current_setting('TimeZone'), current_setting('client_encoding')"
+            ).rows[0]
+            #expect(try row.string(0) == "UTC")
+            #expect(try row.string(1) == "UTF8")
         }
     }
 

@@ -67,7 +67,8 @@ public final class NATSServer: Sendable {
 
     /// `nats-server --version`, e.g. "nats-server: v2.9.10".
     public var version: String {
-        let output = try? ChildProcess.run(binary, arguments: ["--version"], logFile: directory.appending("version.log"))
+        let output = try? ChildProcess.run(
+            binary, arguments: ["--version"], logFile: directory.appending("version.log"))
         return output?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
     }
 
@@ -86,7 +87,8 @@ public final class NATSServer: Sendable {
             }
         } catch {
             child.stop()
-            throw TestSupportError("nats-server did not become ready on port \(port): \(error)\n\(child.log(from: offset))")
+            throw TestSupportError(
+                "nats-server did not become ready on port \(port): \(error)\n\(child.log(from: offset))")
         }
     }
 
