@@ -13,11 +13,12 @@ root=$(pwd)
 local_dir="$root/.local"
 nats_port=${NATS_PORT:-4222}
 pg_port=${PG_PORT:-55432}
-pg_bin=$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
+pg_bin=$(dirname "$(readlink -f "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")")
 
-as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+# initdb and pg_ctl refuse to run as root: as root, run them as the postgres user.
+as_postgres_prefix=()
+if [ "$(id -u)" = 0 ]; then as_postgres_prefix=(runuser -u postgres --); fi
+as_postgres() { "${as_postgres_prefix[@]}" "$@"; }
 
 stop_all() {
   set +e
@@ -44,9 +45,12 @@ banditd="$root/.build/debug/banditd"
 
 mkdir -p "$local_dir/nats" "$local_dir/pg"
 trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-# NATS with JetStream, store under .local/nats.
-nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$local_dir/nats" >"$local_dir/nats.log" 2>&1 &
+# NATS with JetStream, store under .local/nats. The servers run in sessions of their own, so a
+# Ctrl-C reaches only banditd, which drains first; this script stops the servers afterwards.
+setsid nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$local_dir/nats" >"$local_dir/nats.log" 2>&1 &
 nats_pid=$!
 for _ in $(seq 1 100); do
   grep -q "Server is ready" "$local_dir/nats.log" && break
@@ -60,7 +64,7 @@ if [ "$(id -u)" = 0 ]; then chown -R postgres "$local_dir/pg"; chmod o+x "$local
 if [ ! -f "$local_dir/pg/data/PG_VERSION" ]; then
   as_postgres "$pg_bin/initdb" -D "$local_dir/pg/data" -U postgres --auth=trust -E UTF8 >/dev/null
 fi
-as_postgres "$pg_bin/pg_ctl" -D "$local_dir/pg/data" -l "$local_dir/pg/postgres.log" -w \
+setsid --wait "${as_postgres_prefix[@]}" "$pg_bin/pg_ctl" -D "$local_dir/pg/data" -l "$local_dir/pg/postgres.log" -w \
   -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $local_dir/pg" start >/dev/null
 as_postgres "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc \
   "SELECT 1 FROM pg_database WHERE datname = 'banditd'" | grep -q 1 \

@@ -1,14 +1,19 @@
 import BanditConfig
+import BanditCore
+import BanditOperations
 import BanditStore
 import BanditTopology
 import BanditWorker
+import Foundation
 import Logging
 import NATSKit
 import PostgresKit
 import ServiceLifecycle
+import Synchronization
 
-/// The daemon's lifecycle: start (with retries while a dependency is unreachable), bind, wait for
-/// shutdown, close. Blocking C calls happen on one thread of our own.
+/// The daemon's lifecycle: health socket → PostgreSQL (migrate) → NATS → streams → one worker
+/// thread per consumer and worker index → READY=1; on SIGTERM: STOPPING=1, the workers stop
+/// fetching and settle what they hold, connections close, exit 0.
 struct Daemon: Service {
     let configuration: BanditdConfiguration
     let logger: Logger
@@ -24,40 +29,115 @@ struct Daemon: Service {
     }
 
     private func runBlocking(stop: StopSignal) throws {
+        let health = HealthState(version: Banditd.version)
+        let notifier = try SystemdNotifier()
+        let server = HealthSocketServer(path: configuration.healthSocket, health: health, logger: logger)
+        try server.start()
+        defer { server.stop() }
+        let watchdogPolicy = WatchdogPolicy.fromEnvironment(ProcessInfo.processInfo.environment, pid: getpid())
+        let watchdog = ProgressWatchdog(stallThreshold: watchdogPolicy?.timeout ?? .seconds(60), logger: logger)
+        if let watchdogPolicy { watchdog.start(interval: watchdogPolicy.pingInterval, notifier: notifier) }
+        defer { watchdog.stop() }
+
         logger.info(
             "starting",
             metadata: [
                 "version": "\(Banditd.version)",
-                "nats_servers": "\(configuration.nats.servers.map(NATSConnectionOptions.redactingURL))",
+                "nats_servers":
+                    "\(configuration.nats.servers.map(NATSConnectionOptions.redactingURL).joined(separator: ","))",
                 "postgres": "\(PostgresConninfo.redacted(configuration.postgres.url))",
+                "health_socket": "\(configuration.healthSocket)",
             ])
+        _ = try? notifier.status("starting: connecting to PostgreSQL")
         guard let database = try connectPostgres(stop: stop) else { return }
-        defer { database.close() }
         if configuration.postgres.migrateOnStart {
             let applied = try Migrator().migrate(on: database)
-            logger.info(
-                "database migrated",
-                metadata: ["applied": "\(applied.map { "\($0.version)_\($0.name)" })"])
+            if !applied.isEmpty {
+                logger.info("database migrated", metadata: ["applied": "\(applied.map { "\($0.version) \($0.name)" })"])
+            }
         }
-        guard let nats = try connectNATS(stop: stop) else { return }
+        database.close()  // each worker opens its own connection
+        health.setPostgresConnected(true)
+
+        _ = try? notifier.status("starting: connecting to NATS")
+        guard let nats = try connectNATS(stop: stop, health: health, notifier: notifier) else { return }
         defer { nats.close() }
+        health.setNATSConnected(true)
 
         let topology = StreamTopology(configuration.nats)
-        _ = try topology.ensure(on: nats)
-        var consumers: [PullConsumer] = []
-        for spec in topology.consumers {
-            let consumer = try PullConsumer(
-                connection: nats, stream: spec.stream, consumer: spec.configuration.durableName ?? spec.role)
-            consumers.append(consumer)
-            logger.info(
-                "bound to consumer",
-                metadata: ["stream": "\(spec.stream)", "consumer": "\(consumer.consumer)", "role": "\(spec.role)"])
+        let report = try topology.ensure(on: nats)
+        for (name, action) in report.streams + report.consumers where action != .verified {
+            logger.notice("stream topology", metadata: ["name": "\(name)", "action": "\(action)"])
         }
-        defer { consumers.forEach { $0.close() } }
-        logger.info("ready")
 
-        stop.wait()
-        logger.info("stopping")
+        let observer = DaemonObserver(health: health, watchdog: watchdog, notifier: notifier)
+        let workers = WorkerThreads()
+        let decoder = EventDecoder(
+            policies: configuration.policies, maxPayloadBytes: configuration.processing.maxPayloadBytes)
+        for spec in topology.consumers {
+            for index in 0..<configuration.processing.workersPerConsumer {
+                let workerConfiguration = ConsumerWorker.Configuration(
+                    role: spec.role, stream: spec.stream, consumer: spec.configuration.durableName ?? spec.role,
+                    workerIndex: index, batchSize: configuration.processing.batchSize,
+                    maxWait: configuration.processing.maxWait, ackWait: configuration.nats.ackWait,
+                    databaseURL: configuration.postgres.url,
+                    settlement: SettlementPolicy(maxDeliver: configuration.nats.maxDeliver))
+                let loop = DaemonObserver.loopName(role: spec.role, worker: index)
+                watchdog.register(loop: loop)
+                workers.start(name: "banditd-\(loop)", stop: stop, logger: logger) { [logger] in
+                    let worker = try ConsumerWorker(
+                        configuration: workerConfiguration, nats: nats, decoder: decoder, observer: observer,
+                        logger: logger)
+                    logger.info(
+                        "bound to consumer",
+                        metadata: [
+                            "stream": "\(spec.stream)", "consumer": "\(workerConfiguration.consumer)",
+                            "worker": "\(index)",
+                        ])
+                    return worker
+                } finished: {
+                    watchdog.unregister(loop: loop)
+                }
+            }
+        }
+        guard workers.waitUntilBound(expected: topology.consumers.count * configuration.processing.workersPerConsumer)
+        else {
+            stop.request()
+            _ = workers.join(timeout: configuration.processing.shutdownGrace)
+            throw DaemonError(
+                message: "a worker could not bind its consumer: \(workers.failures.joined(separator: "; "))")
+        }
+        health.markReady()
+        _ = try? notifier.ready(status: health.statusLine())
+        logger.info("ready", metadata: ["workers": "\(workers.count)"])
+
+        // While running: poll consumer pending counts for the metrics.
+        while !stop.sleep(.seconds(5)) {
+            for spec in topology.consumers {
+                guard
+                    let info = try? nats.consumerInfo(
+                        stream: spec.stream, consumer: spec.configuration.durableName ?? "")
+                else { continue }
+                if let role = ConsumerRole(rawValue: spec.role) {
+                    health.metrics.setConsumerPending(role, pending: info.pending, ackPending: UInt64(info.ackPending))
+                }
+            }
+            if let failure = workers.failures.first {
+                logger.critical("a worker stopped", metadata: ["error": "\(failure)"])
+                stop.request()
+                break
+            }
+        }
+
+        health.markStopping()
+        _ = try? notifier.stopping(status: "stopping: settling in-flight messages")
+        logger.info("stopping: settling in-flight messages")
+        let clean = workers.join(timeout: configuration.processing.shutdownGrace)
+        if !clean {
+            logger.warning("shutdown grace ran out; unsettled messages are redelivered after ack wait")
+        }
+        if let failure = workers.failures.first { throw DaemonError(message: failure) }
+        logger.info("stopped")
     }
 
     /// Connects, retrying with backoff while the server is unreachable; any other failure (a wrong
@@ -75,15 +155,16 @@ struct Daemon: Service {
                 guard error.category == .connection else { throw error }
                 let delay = backoff.next()
                 logger.warning(
-                    "PostgreSQL unreachable, retrying",
-                    metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
+                    "PostgreSQL unreachable, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 if stop.sleep(delay) { return nil }
             }
         }
         return nil
     }
 
-    private func connectNATS(stop: StopSignal) throws -> NATSConnection? {
+    private func connectNATS(stop: StopSignal, health: HealthState, notifier: SystemdNotifier) throws
+        -> NATSConnection?
+    {
         var backoff = Backoff()
         let options = NATSOptionsFactory.make(configuration.nats)
         let log = logger
@@ -91,20 +172,26 @@ struct Daemon: Service {
             do {
                 let connection = try NATSConnection(options: options) { event in
                     switch event {
-                    case .disconnected: log.warning("NATS disconnected; reconnecting")
-                    case .reconnected(let url): log.info("NATS reconnected", metadata: ["url": "\(url ?? "?")"])
-                    case .closed: log.info("NATS connection closed")
-                    case .asyncError(let text): log.error("NATS asynchronous error", metadata: ["error": "\(text)"])
+                    case .disconnected:
+                        if health.status != .stopping { log.warning("NATS disconnected; reconnecting") }
+                        health.setNATSConnected(false)
+                    case .reconnected(let url):
+                        log.notice("NATS reconnected", metadata: ["url": "\(url ?? "?")"])
+                        health.setNATSConnected(true)
+                        health.metrics.recordNATSReconnect()
+                    case .closed:
+                        health.setNATSConnected(false)
+                    case .asyncError(let text):
+                        log.error("NATS asynchronous error", metadata: ["error": "\(text)"])
                     }
+                    _ = try? notifier.status(health.statusLine())
                 }
                 logger.info("connected to NATS", metadata: ["url": "\(connection.connectedURL ?? "?")"])
                 return connection
             } catch {
                 guard error.isNoServer else { throw error }
                 let delay = backoff.next()
-                logger.warning(
-                    "NATS unreachable, retrying",
-                    metadata: ["error": "\(error)", "retry_in_ms": "\(delay.milliseconds)"])
+                logger.warning("NATS unreachable, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 if stop.sleep(delay) { return nil }
             }
         }
@@ -112,9 +199,69 @@ struct Daemon: Service {
     }
 }
 
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+struct DaemonError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// The worker threads: each builds its `ConsumerWorker` on itself (a worker belongs to the thread
+/// that runs it), reports that it is bound, runs until stop, and records an error it ends with.
+final class WorkerThreads: Sendable {
+    private struct State {
+        var started = 0
+        var bound = 0
+        var failures: [String] = []
+    }
+
+    private let state = Mutex(State())
+    private let changed = DispatchSemaphore(value: 0)
+    private let group = DispatchGroup()
+
+    var count: Int { state.withLock { $0.started } }
+    var failures: [String] { state.withLock { $0.failures } }
+
+    func start(
+        name: String, stop: StopSignal, logger: Logger, make: @escaping @Sendable () throws -> ConsumerWorker,
+        finished: @escaping @Sendable () -> Void
+    ) {
+        state.withLock { $0.started += 1 }
+        group.enter()
+        let thread = Thread { [self] in
+            defer {
+                finished()
+                group.leave()
+            }
+            do {
+                let worker = try make()
+                state.withLock { $0.bound += 1 }
+                changed.signal()
+                try worker.run(stop: stop)
+            } catch {
+                logger.critical("worker failed", metadata: ["thread": "\(name)", "error": "\(error)"])
+                state.withLock { $0.failures.append("\(name): \(error)") }
+                changed.signal()
+            }
+        }
+        thread.name = name
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Blocks until `expected` workers are bound (true) or one failed first (false).
+    func waitUntilBound(expected: Int) -> Bool {
+        while true {
+            let (bound, failed) = state.withLock { ($0.bound, !$0.failures.isEmpty) }
+            if failed { return false }
+            if bound >= expected { return true }
+            changed.wait()
+        }
+    }
+
+    /// Waits up to `timeout` for every worker to return; false if some are still running.
+    func join(timeout: Duration) -> Bool {
+        let (seconds, attoseconds) = timeout.components
+        return group.wait(
+            timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
+            == .success
     }
 }
