@@ -7,7 +7,7 @@ DEBIAN_NATS_SERVER ?= $(shell command -v nats-server 2>/dev/null || echo /usr/sb
 TOOLS_DIR := $(CURDIR)/.tools
 CURRENT_NATS_SERVER ?= $(TOOLS_DIR)/nats-current/bin/nats-server
 # Suites that talk to NATS; they run a second time against the current nats-server.
-NATS_SUITES ?= NATSKitTests|BanditTopologyTests
+NATS_SUITES ?= NATSKitTests|BanditTopologyTests|BanditWorkerTests|BanditdTests
 RESULTS := $(CURDIR)/.build/test-results
 
 .PHONY: build release test test-debian test-current lint format run clean-local tools deps

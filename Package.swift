@@ -83,6 +83,10 @@ let package = Package(
                 "TestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "BanditOperationsTests", dependencies: ["BanditOperations", "TestSupport"]),
+        // Runs the built `banditd` binary against real servers.
+        .testTarget(
+            name: "BanditdTests",
+            dependencies: ["BanditCore", "NATSKit", "PostgresKit", "TestSupport"]),
         .testTarget(name: "BanditTopologyTests", dependencies: ["BanditTopology", "NATSKit", "TestSupport"]),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"]),
         .testTarget(name: "BanditStoreTests", dependencies: ["BanditStore", "PostgresKit", "TestSupport"]),

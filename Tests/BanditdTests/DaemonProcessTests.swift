@@ -1,0 +1,165 @@
+import BanditCore
+import Foundation
+import NATSKit
+import PostgresKit
+import TestSupport
+import Testing
+
+/// The real `banditd` binary against real servers: startup, readiness, processing, shutdown.
+@Suite(.postgresServer, .serialized)
+struct DaemonProcessTests {
+    /// `banditd`, next to the test bundle in the build folder.
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("banditd")
+            .path
+    }
+
+    private struct Stack {
+        let nats: NATSServer
+        let directory: TemporaryDirectory
+        let databaseURL: String
+        let healthSocket: String
+        let notify: NotifySocket
+
+        var environment: [String: String] {
+            var environment = ProcessInfo.processInfo.environment.filter {
+                !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_")
+            }
+            environment["NATS_URL"] = nats.url
+            environment["DATABASE_URL"] = databaseURL
+            environment["BANDITD_HEALTH_SOCKET"] = healthSocket
+            environment["BANDITD_MAX_WAIT_MS"] = "100"
+            environment["NOTIFY_SOCKET"] = notify.path
+            environment["WATCHDOG_USEC"] = "2000000"
+            environment["LOG_LEVEL"] = "info"
+            return environment
+        }
+
+        func stop() {
+            notify.close()
+            nats.stop()
+            directory.remove()
+        }
+    }
+
+    private func withStack(_ body: @escaping @Sendable (Stack) throws -> Void) async throws {
+        let postgres = try PostgresServer.requireCurrent()
+        try await onDedicatedThread {
+            let directory = try TemporaryDirectory(prefix: "banditd-daemon")
+            let database = try postgres.createDatabase()
+            // A password in the URL (trust authentication ignores it): it must never be logged.
+            let url = "postgresql://postgres:Sup3rSecretPw@127.0.0.1:\(postgres.port)/\(database)"
+            let stack = Stack(
+                nats: try NATSServer.start(), directory: directory, databaseURL: url,
+                healthSocket: directory.appending("health.sock"), notify: try NotifySocket(directory: directory.path))
+            defer { stack.stop() }
+            try body(stack)
+        }
+    }
+
+    private func health(_ stack: Stack) -> String? {
+        try? ChildProcess.run(
+            Self.binary, arguments: ["health", "--socket", stack.healthSocket],
+            logFile: stack.directory.appending("health.out"))
+    }
+
+    @Test func theDaemonGetsReadyProcessesAndStopsCleanlyOnSIGTERM() async throws {
+        try await withStack { stack in
+            let log = stack.directory.appending("banditd.log")
+            let daemon = try ChildProcess(Self.binary, arguments: ["run"], environment: stack.environment, logFile: log)
+            try waitUntil(timeout: .seconds(30)) { stack.notify.lines.contains("READY=1") }
+            let ready = try #require(health(stack))
+            #expect(ready.contains(#""status":"ready""#))
+            #expect(ready.contains(#""ok":true"#))
+
+            // One event through the whole path.
+            let nats = try NATSConnection(options: NATSConnectionOptions(servers: [stack.nats.url]))
+            let event = Event.reward(
+                Reward(
+                    eventID: UUID(), occurredAt: Date(), userID: "u1", reward: 1,
+                    target: .inline(policy: "linucb_v1", armID: "a1", features: [0.1, 0.2, 0.3, 0.4, 0.5])))
+            try nats.publish(subject: "feedback.reward", body: Array(try JSONEncoder().encode(event)))
+            let database = try PostgresConnection(conninfo: stack.databaseURL)
+            try waitUntil(timeout: .seconds(20)) {
+                try database.query("SELECT count(*) FROM processed_events").rows[0].int(0) == 1
+            }
+            try waitUntil(timeout: .seconds(10)) { health(stack)?.contains(#""processed":1"#) == true }
+            // The watchdog is fed while the loops make progress (WATCHDOG_USEC 2 s → every 1 s).
+            try waitUntil(timeout: .seconds(10)) { stack.notify.lines.filter { $0 == "WATCHDOG=1" }.count >= 2 }
+
+            daemon.signal(SIGTERM)
+            #expect(daemon.waitForExit(timeout: .seconds(30)) == 0)
+            let lines = stack.notify.lines
+            let readyIndex = try #require(lines.firstIndex(of: "READY=1"))
+            let stoppingIndex = try #require(lines.firstIndex(of: "STOPPING=1"))
+            #expect(readyIndex < stoppingIndex)
+            #expect(lines.contains { $0.hasPrefix("STATUS=") })
+            #expect(!FileManager.default.fileExists(atPath: stack.healthSocket))
+
+            // Logs: one JSON object per line, and never the database password.
+            let output = daemon.log()
+            #expect(!output.contains("Sup3rSecretPw"))
+            let logLines = output.split(separator: "\n")
+            #expect(logLines.contains { $0.contains(#""msg":"ready""#) })
+            for line in logLines {
+                #expect(
+                    (try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "not JSON: \(line)")
+            }
+        }
+    }
+
+    @Test func aBadConfigurationValueExitsWith78NamingTheKey() async throws {
+        try await withStack { stack in
+            var environment = stack.environment
+            environment["NATS_MAX_DELIVER"] = "zero"
+            let daemon = try ChildProcess(
+                Self.binary, arguments: ["run"], environment: environment, logFile: stack.directory.appending("bad.log")
+            )
+            #expect(daemon.waitForExit(timeout: .seconds(20)) == 78)
+            #expect(daemon.log().contains("NATS_MAX_DELIVER"))
+        }
+    }
+
+    @Test func aSecondDaemonRefusesToTakeOverALiveHealthSocket() async throws {
+        try await withStack { stack in
+            let first = try ChildProcess(
+                Self.binary, arguments: ["run"], environment: stack.environment,
+                logFile: stack.directory.appending("1.log"))
+            try waitUntil(timeout: .seconds(30)) { stack.notify.lines.contains("READY=1") }
+            let second = try ChildProcess(
+                Self.binary, arguments: ["run"], environment: stack.environment,
+                logFile: stack.directory.appending("2.log"))
+            #expect(second.waitForExit(timeout: .seconds(20)) != 0)
+            #expect(health(stack)?.contains(#""ok":true"#) == true)
+            first.signal(SIGTERM)
+            #expect(first.waitForExit(timeout: .seconds(30)) == 0)
+        }
+    }
+
+    @Test func streamsEnsureAndMigrateWorkFromTheCommandLine() async throws {
+        try await withStack { stack in
+            let out = stack.directory.appending("cli.log")
+            let migrate = try ChildProcess.run(
+                Self.binary, arguments: ["migrate"], environment: stack.environment, logFile: out)
+            #expect(migrate.contains("applied migration 1"))
+            let again = try ChildProcess.run(
+                Self.binary, arguments: ["migrate"], environment: stack.environment, logFile: out)
+            #expect(again.contains("up to date"))
+            let ensure = try ChildProcess.run(
+                Self.binary, arguments: ["streams", "ensure"], environment: stack.environment, logFile: out)
+            #expect(ensure.contains("consumer feature-pipeline-signals: created"))
+            var other = stack.environment
+            other["NATS_MAX_DELIVER"] = "9"
+            #expect(throws: (any Error).self) {
+                try ChildProcess.run(Self.binary, arguments: ["streams", "ensure"], environment: other, logFile: out)
+            }
+            #expect(ChildProcessOutput.read(out).contains("max_deliver is 5, expected 9"))
+        }
+    }
+}
+
+enum ChildProcessOutput {
+    static func read(_ path: String) -> String {
+        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+}
