@@ -10,7 +10,7 @@ CURRENT_NATS_SERVER ?= $(TOOLS_DIR)/nats-current/bin/nats-server
 NATS_SUITES ?= NATSKitTests|BanditTopologyTests|BanditWorkerTests|BanditdTests
 RESULTS := $(CURDIR)/.build/test-results
 
-.PHONY: build release test test-debian test-current lint format run clean-local tools deps
+.PHONY: build release test lint format run clean-local tools deps bench
 
 ## Installs the Debian packages the build and the tests need (as root, or with sudo).
 deps:
@@ -62,3 +62,11 @@ run: deps
 
 clean-local:
 	bash deploy/local-stack.sh clean
+
+## Benchmarks (release build, real servers on this machine): writes bench/results/latest.json
+## and prints a table. BENCH_ARGS=--quick for a short run.
+BENCH_ARGS ?=
+bench: deps
+	swift build -c release --product banditd
+	swift build -c release --product BanditBench
+	.build/release/BanditBench --out bench/results/latest.json $(BENCH_ARGS)

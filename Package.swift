@@ -69,8 +69,15 @@ let package = Package(
         // libFuzzer driver for decoding + validation (see README, "Fuzzing").
         .executableTarget(name: "BanditCoreFuzz", dependencies: ["BanditCore"]),
 
-        // Starts real nats-server and PostgreSQL processes for the integration tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Starts real nats-server and PostgreSQL processes (tests and benchmarks) …
+        .target(name: "TestServers", path: "Tests/TestServers"),
+        // … and gives each test suite its own (Swift Testing suite traits).
+        .target(name: "TestSupport", dependencies: ["TestServers"], path: "Tests/TestSupport"),
+
+        // `make bench`: the daemon against real servers on this machine; numbers, not assertions.
+        .executableTarget(
+            name: "BanditBench",
+            dependencies: ["BanditCore", "NATSKit", "PostgresKit", "TestServers"]),
 
         .testTarget(name: "BanditCoreTests", dependencies: ["BanditCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BanditMathTests", dependencies: ["BanditMath"]),

@@ -1,0 +1,37 @@
+// `make bench`: measures banditd against real servers on this machine and writes a JSON file.
+// See README "Benchmarks". Not a test: numbers are reported, never asserted.
+import BanditCore
+import Foundation
+import NATSKit
+import PostgresKit
+import TestServers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+let options = BenchOptions(CommandLine.arguments.dropFirst())
+var results = BenchResults(machine: MachineInfo.current())
+
+do {
+    let postgres = try PostgresServer.start()
+    defer { postgres.stop() }
+    let bench = Bench(postgres: postgres, options: options)
+
+    results.decode = bench.decodeSpeed()
+    results.rawPullAck = try bench.rawPullAck()
+    results.rawCopy = try bench.rawCopy()
+    results.drainMixed = try bench.drain(name: "drain, mixed, inline rewards", mix: .inline, events: options.events, batchSize: 256)
+    results.drainJoined = try bench.drain(
+        name: "drain, mixed, rewards join decisions", mix: .joined, events: options.events, batchSize: 256)
+    results.drainBatchOne = try bench.drain(
+        name: "drain, batch size 1 (naive per message)", mix: .inline, events: options.batchOneEvents, batchSize: 1)
+    results.steady = try bench.steady(rate: options.rate, seconds: options.steadySeconds)
+} catch {
+    FileHandle.standardError.write(Data("bench failed: \(error)\n".utf8))
+    exit(1)
+}
+
+results.write(to: options.output)
+print(results.table())
+print("results: \(options.output)")
