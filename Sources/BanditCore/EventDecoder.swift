@@ -39,7 +39,7 @@ public struct EventDecoder: Sendable {
                     reason: .payloadTooLarge,
                     detail: "body: expected at most \(maxPayloadBytes) bytes, got \(body.count)"))
         }
-        guard let knownSubject = EventSubject(rawValue: subject) else {
+        guard let knownSubject = EventSubject.match(subject) else {
             return .failure(
                 Rejection(
                     reason: .subjectUnknown,
@@ -125,20 +125,19 @@ struct MessageMembers {
             topLevel = try scanner.scanValue(depth: 1)
         } else {
             let members = Field.members(of: subject)
-            var unknownNames: Set<[UInt8]>? = nil
             let bytes = self.bytes
             let slots = self.slots
             var present: UInt64 = 0
+            var unknown = UnknownNames(bytes: bytes)
             try scanner.scanMembers(depth: 1) { (key: JSONToken, value: JSONToken) throws(JSONSyntaxError) in
                 let field: Field?
-                var decodedName: [UInt8]? = nil
                 if key.hasEscapes {
-                    let name = JSONScanner.decodedString(key, in: bytes)
-                    decodedName = name
-                    field = name.withUnsafeBytes { MessageMembers.match($0, members) }
+                    field = JSONScanner.decodedString(key, in: bytes).withUnsafeBytes {
+                        MessageMembers.match($0, members)
+                    }
                 } else {
                     field = MessageMembers.match(
-                        UnsafeRawBufferPointer(rebasing: bytes[(key.start + 1)..<(key.end - 1)]), members)
+                        NameSignature(in: bytes, start: key.start + 1, count: key.end - key.start - 2), members)
                 }
                 if let field {
                     let bit: UInt64 = 1 << UInt64(field.rawValue)
@@ -148,12 +147,7 @@ struct MessageMembers {
                     present |= bit
                     slots[field.rawValue] = value
                 } else {
-                    let name = decodedName ?? JSONScanner.decodedString(key, in: bytes)
-                    if unknownNames == nil { unknownNames = [] }
-                    guard unknownNames!.insert(name).inserted else {
-                        throw JSONSyntaxError(
-                            offset: key.start, message: "duplicate member name \(JSONScanner.describeKey(name))")
-                    }
+                    try unknown.insert(key)
                 }
             }
             self.present = present
@@ -162,13 +156,57 @@ struct MessageMembers {
         guard scanner.isAtEnd else { throw scanner.error("expected end of input after the JSON value, got \(scanner.found())") }
     }
 
+    @inline(__always)
     private static func match(_ name: UnsafeRawBufferPointer, _ members: [Field]) -> Field? {
-        for field in members {
-            let candidate = Field.utf8Names[field.rawValue]
-            if candidate.count == name.count, candidate.withUnsafeBytes({ $0.elementsEqual(name) }) {
-                return field
-            }
+        match(NameSignature(name), members)
+    }
+
+    @inline(__always)
+    private static func match(_ signature: NameSignature?, _ members: [Field]) -> Field? {
+        guard let signature else { return nil }
+        let signatures = Field.signatures
+        for field in members where signatures[field.rawValue] == signature {
+            return field
         }
         return nil
+    }
+}
+
+/// Names of the members a subject does not read, kept only to reject duplicates. A few are
+/// compared as raw text (the common case, no allocation); past `inlineLimit`, or once an
+/// escaped name shows up, names are resolved and kept in a set.
+struct UnknownNames {
+    static let inlineLimit = 8
+
+    let bytes: UnsafeRawBufferPointer
+    private var raw: [JSONToken] = []
+    private var resolved: Set<[UInt8]>? = nil
+
+    init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    mutating func insert(_ key: JSONToken) throws(JSONSyntaxError) {
+        if resolved == nil, !key.hasEscapes, raw.count < UnknownNames.inlineLimit {
+            let name = UnsafeRawBufferPointer(rebasing: bytes[key.start..<key.end])
+            for previous in raw where previous.end - previous.start == name.count {
+                if UnsafeRawBufferPointer(rebasing: bytes[previous.start..<previous.end]).elementsEqual(name) {
+                    throw duplicate(key)
+                }
+            }
+            raw.append(key)
+            return
+        }
+        if resolved == nil {
+            resolved = Set(raw.map { JSONScanner.decodedString($0, in: bytes) })
+            raw = []
+        }
+        guard resolved!.insert(JSONScanner.decodedString(key, in: bytes)).inserted else { throw duplicate(key) }
+    }
+
+    private func duplicate(_ key: JSONToken) -> JSONSyntaxError {
+        JSONSyntaxError(
+            offset: key.start,
+            message: "duplicate member name \(JSONScanner.describeKey(JSONScanner.decodedString(key, in: bytes)))")
     }
 }

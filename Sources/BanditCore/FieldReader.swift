@@ -283,9 +283,9 @@ struct FieldReader {
 
     /// A string of 1…`maxCharacters` Unicode scalars, without U+0000 (PostgreSQL text cannot
     /// hold it).
-    func string(_ token: JSONToken, _ path: String, maxCharacters: Int) throws(Rejection) -> String {
-        let expected = "a string of 1–\(maxCharacters) characters"
-        guard token.kind == .string else { throw mismatch(path, expected: expected, got: token) }
+    func string(_ token: JSONToken, _ path: @autoclosure () -> String, maxCharacters: Int) throws(Rejection) -> String {
+        func expected() -> String { "a string of 1–\(maxCharacters) characters" }
+        guard token.kind == .string else { throw mismatch(path(), expected: expected(), got: token) }
         let (value, scalars, hasNull) = withContent(token) { content -> (String, Int, Bool) in
             var scalars = 0
             var hasNull = false
@@ -297,10 +297,10 @@ struct FieldReader {
         }
         guard scalars >= 1, scalars <= maxCharacters else {
             throw Rejection(
-                reason: .schemaInvalid, detail: "\(path): expected \(expected), got \(scalars) characters")
+                reason: .schemaInvalid, detail: "\(path()): expected \(expected()), got \(scalars) characters")
         }
         guard !hasNull else {
-            throw Rejection(reason: .schemaInvalid, detail: "\(path): expected no U+0000 character, got one")
+            throw Rejection(reason: .schemaInvalid, detail: "\(path()): expected no U+0000 character, got one")
         }
         return value
     }
@@ -349,14 +349,9 @@ struct FieldReader {
         return date
     }
 
-    func enumValue<Value: RawRepresentable & CaseIterable>(_ token: JSONToken, _ path: String) throws(Rejection)
-        -> Value
-    where Value.RawValue == String {
-        if token.kind == .string {
-            let found: Value? = withContent(token) { content in
-                Value.allCases.first { $0.rawValue.utf8.elementsEqual(content) }
-            }
-            if let found { return found }
+    func enumValue<Value: ByteMatchable>(_ token: JSONToken, _ path: String) throws(Rejection) -> Value {
+        if token.kind == .string, let found = withContent(token, Value.match) {
+            return found
         }
         let options = Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
         throw mismatch(path, expected: "one of \(options)", got: token)
@@ -373,16 +368,16 @@ struct FieldReader {
     /// A finite number satisfying `isValid`; a number beyond `Double`'s range is rejected.
     @inline(__always)
     func number(
-        _ token: JSONToken, _ path: String, expected: String, _ isValid: (Double) -> Bool
+        _ token: JSONToken, _ path: @autoclosure () -> String, expected: String, _ isValid: (Double) -> Bool
     ) throws(Rejection) -> Double {
-        guard token.kind == .number else { throw mismatch(path, expected: expected, got: token) }
+        guard token.kind == .number else { throw mismatch(path(), expected: expected, got: token) }
         let value = JSONNumber.double(bytes, token)
         guard value.isFinite else {
             throw Rejection(
                 reason: .schemaInvalid,
-                detail: "\(path): expected \(expected), got \(describe(token)) (beyond the range of a double)")
+                detail: "\(path()): expected \(expected), got \(describe(token)) (beyond the range of a double)")
         }
-        guard isValid(value) else { throw mismatch(path, expected: expected, got: token) }
+        guard isValid(value) else { throw mismatch(path(), expected: expected, got: token) }
         return value
     }
 

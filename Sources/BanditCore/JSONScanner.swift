@@ -89,6 +89,23 @@ struct JSONScanner {
         index += 1  // the opening quote
         var hasEscapes = false
         while true {
+            // Eight bytes at a time while none is a quote, a backslash or a control character.
+            while index + 8 <= bytes.count {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let quotes = word ^ 0x2222_2222_2222_2222
+                let backslashes = word ^ 0x5C5C_5C5C_5C5C_5C5C
+                let special =
+                    ((quotes &- 0x0101_0101_0101_0101) & ~quotes)
+                    | ((backslashes &- 0x0101_0101_0101_0101) & ~backslashes)
+                    | ((word &- 0x2020_2020_2020_2020) & ~word)
+                let flagged = special & 0x8080_8080_8080_8080
+                if flagged != 0 {
+                    // Borrows only run upwards, so the lowest flagged byte is a real one.
+                    index += flagged.trailingZeroBitCount >> 3
+                    break
+                }
+                index += 8
+            }
             guard index < bytes.count else { throw error("unterminated string starting at byte \(start)") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
