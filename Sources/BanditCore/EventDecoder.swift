@@ -129,16 +129,16 @@ struct MessageMembers {
             let slots = self.slots
             var present: UInt64 = 0
             var unknown = UnknownNames(bytes: bytes)
+            // Producers mostly send members in contract order: look where the last one matched.
+            var hint = 0
             try scanner.scanMembers(depth: 1) { (key: JSONToken, value: JSONToken) throws(JSONSyntaxError) in
-                let field: Field?
+                let signature: NameSignature?
                 if key.hasEscapes {
-                    field = JSONScanner.decodedString(key, in: bytes).withUnsafeBytes {
-                        MessageMembers.match($0, members)
-                    }
+                    signature = JSONScanner.decodedString(key, in: bytes).withUnsafeBytes { NameSignature($0) }
                 } else {
-                    field = MessageMembers.match(
-                        NameSignature(in: bytes, start: key.start + 1, count: key.end - key.start - 2), members)
+                    signature = NameSignature(in: bytes, start: key.start + 1, count: key.end - key.start - 2)
                 }
+                let field = MessageMembers.match(signature, members, hint: &hint)
                 if let field {
                     let bit: UInt64 = 1 << UInt64(field.rawValue)
                     guard present & bit == 0 else {
@@ -156,17 +156,20 @@ struct MessageMembers {
         guard scanner.isAtEnd else { throw scanner.error("expected end of input after the JSON value, got \(scanner.found())") }
     }
 
+    /// The member with this name, searching from `hint` (then just past the match).
     @inline(__always)
-    private static func match(_ name: UnsafeRawBufferPointer, _ members: [Field]) -> Field? {
-        match(NameSignature(name), members)
-    }
-
-    @inline(__always)
-    private static func match(_ signature: NameSignature?, _ members: [Field]) -> Field? {
+    private static func match(_ signature: NameSignature?, _ members: [Field], hint: inout Int) -> Field? {
         guard let signature else { return nil }
         let signatures = Field.signatures
-        for field in members where signatures[field.rawValue] == signature {
-            return field
+        let count = members.count
+        var position = hint < count ? hint : 0
+        for _ in 0..<count {
+            let field = members[position]
+            if signatures[field.rawValue] == signature {
+                hint = position + 1
+                return field
+            }
+            position = position + 1 == count ? 0 : position + 1
         }
         return nil
     }

@@ -7,7 +7,7 @@ enum Driver {
         usage: BanditCoreFuzz replay FILE...
                BanditCoreFuzz decode SUBJECT FILE...
                BanditCoreFuzz seed FIXTURES_DIR CORPUS_DIR
-               BanditCoreFuzz bench [SECONDS]
+               BanditCoreFuzz bench [SECONDS [CASE]]
         """
 
     static func main(_ arguments: [String]) -> Int32 {
@@ -23,8 +23,8 @@ enum Driver {
             return decode(subject: rest[0], files: Array(rest.dropFirst()))
         case "seed" where rest.count == 2:
             return seed(fixtures: rest[0], corpus: rest[1])
-        case "bench" where rest.count <= 1:
-            Bench.run(seconds: rest.first.flatMap(Double.init) ?? 2)
+        case "bench" where rest.count <= 2:
+            Bench.run(seconds: rest.first.flatMap(Double.init) ?? 2, only: rest.count == 2 ? rest[1] : nil)
             return 0
         default:
             printError(usage)

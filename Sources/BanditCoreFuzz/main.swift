@@ -4,7 +4,7 @@
 //   BanditCoreFuzz replay FILE...                 run fuzz inputs (e.g. crash-*) through the harness
 //   BanditCoreFuzz decode SUBJECT FILE...         decode message bodies and print event or rejection
 //   BanditCoreFuzz seed FIXTURES_DIR CORPUS_DIR   write fuzz seeds from JSON fixtures named {subject}[.x].json
-//   BanditCoreFuzz bench [SECONDS]                decode + validation throughput (build with -c release)
+//   BanditCoreFuzz bench [SECONDS [CASE]]         decode + validation throughput (build with -c release)
 //
 // libFuzzer build: add `-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 // -Xswiftc -DBANDIT_FUZZ`; the binary then exports LLVMFuzzerTestOneInput (see README).
