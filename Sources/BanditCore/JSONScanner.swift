@@ -257,6 +257,7 @@ struct JSONScanner {
     }
 
     /// Scans an object at `index` (its `{`), calling `member` with each name and value.
+    @inline(__always)
     mutating func scanMembers(
         depth: Int, _ member: (JSONToken, JSONToken) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) {
