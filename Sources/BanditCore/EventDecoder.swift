@@ -65,7 +65,8 @@ public struct EventDecoder: Sendable {
         let count = body.count
         guard count <= maxPayloadBytes else {
             return .failure(
-                Rejection(reason: .payloadTooLarge, detail: "body: expected at most \(maxPayloadBytes) bytes, got \(count)"))
+                Rejection(
+                    reason: .payloadTooLarge, detail: "body: expected at most \(maxPayloadBytes) bytes, got \(count)"))
         }
         return Array(body).withUnsafeBytes { decode(subject: subject, headers: headers, body: $0, now: now) }
     }
@@ -153,7 +154,9 @@ struct MessageMembers {
             self.present = present
         }
         scanner.skipWhitespace()
-        guard scanner.isAtEnd else { throw scanner.error("expected end of input after the JSON value, got \(scanner.found())") }
+        guard scanner.isAtEnd else {
+            throw scanner.error("expected end of input after the JSON value, got \(scanner.found())")
+        }
     }
 
     /// The member with this name, searching from `hint` (then just past the match).

@@ -427,7 +427,8 @@ struct FieldReader {
         let path = Field.features.name
         let dimension = policy.dimension
         guard token.kind == .array else {
-            throw mismatch(path, expected: "an array of \(dimension) numbers (policy \(quoted(policy.name)))", got: token)
+            throw mismatch(
+                path, expected: "an array of \(dimension) numbers (policy \(quoted(policy.name)))", got: token)
         }
         var values: [Double] = []
         values.reserveCapacity(dimension)
@@ -450,7 +451,8 @@ struct FieldReader {
         guard count == dimension else {
             throw Rejection(
                 reason: .dimensionMismatch,
-                detail: "\(path): expected \(dimension) numbers (dimension of policy \(quoted(policy.name))), got \(count)")
+                detail:
+                    "\(path): expected \(dimension) numbers (dimension of policy \(quoted(policy.name))), got \(count)")
         }
         if let firstError { throw firstError }
         return values

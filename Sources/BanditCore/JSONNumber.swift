@@ -71,36 +71,36 @@ enum JSONNumber {
             return negative ? -value : value
         }
         #if arch(x86_64) && !os(Windows)
-        if exact, let value = extendedPrecision(mantissa, exponent) {
-            return negative ? -value : value
-        }
+            if exact, let value = extendedPrecision(mantissa, exponent) {
+                return negative ? -value : value
+            }
         #endif
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[token.start..<token.end]), as: UTF8.self)
         return Double(text) ?? .nan
     }
 
     #if arch(x86_64) && !os(Windows)
-    private static let extendedPowersOfTen: [Float80] = (0...27).map { exponent in
-        var value: Float80 = 1
-        for _ in 0..<exponent { value *= 10 }
-        return value
-    }
+        private static let extendedPowersOfTen: [Float80] = (0...27).map { exponent in
+            var value: Float80 = 1
+            for _ in 0..<exponent { value *= 10 }
+            return value
+        }
 
-    /// Up to 19 digits (what shortest round-trip printers emit: 17) with |exponent| ≤ 27:
-    /// mantissa and power of ten are exact in `Float80` (64-bit significand), so one x87
-    /// multiplication or division is correctly rounded to 64 bits. Rounding that to 53 bits
-    /// is then correct too, except when the 64-bit result sits exactly on a midpoint between
-    /// two doubles (the true value may lie on either side): nil then, and the caller takes
-    /// the slow path.
-    @inline(__always)
-    private static func extendedPrecision(_ mantissa: UInt64, _ exponent: Int) -> Double? {
-        guard exponent >= -27, exponent <= 27 else { return nil }
-        let wide =
-            exponent >= 0
-            ? Float80(mantissa) * extendedPowersOfTen[exponent] : Float80(mantissa) / extendedPowersOfTen[-exponent]
-        guard wide.significandBitPattern & 0x7FF != 0x400 else { return nil }
-        return Double(wide)
-    }
+        /// Up to 19 digits (what shortest round-trip printers emit: 17) with |exponent| ≤ 27:
+        /// mantissa and power of ten are exact in `Float80` (64-bit significand), so one x87
+        /// multiplication or division is correctly rounded to 64 bits. Rounding that to 53 bits
+        /// is then correct too, except when the 64-bit result sits exactly on a midpoint between
+        /// two doubles (the true value may lie on either side): nil then, and the caller takes
+        /// the slow path.
+        @inline(__always)
+        private static func extendedPrecision(_ mantissa: UInt64, _ exponent: Int) -> Double? {
+            guard exponent >= -27, exponent <= 27 else { return nil }
+            let wide =
+                exponent >= 0
+                ? Float80(mantissa) * extendedPowersOfTen[exponent] : Float80(mantissa) / extendedPowersOfTen[-exponent]
+            guard wide.significandBitPattern & 0x7FF != 0x400 else { return nil }
+            return Double(wide)
+        }
     #endif
 
     /// The value of an integer token (no fraction, no exponent), or nil beyond ±10^18.

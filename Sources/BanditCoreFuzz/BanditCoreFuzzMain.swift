@@ -13,34 +13,34 @@ import BanditCore
 import Foundation
 
 #if BANDIT_FUZZ
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    FuzzHarness.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
-
-/// libFuzzer's documented entry for programs that own `main` (LLVM ≥ 12).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-// SwiftPM links executables with `main` aliased to `BanditCoreFuzz_main`; hand it to libFuzzer.
-@_cdecl("BanditCoreFuzz_main")
-public func fuzzMain(
-    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOneInput(data, size) }
-}
-#else
-@main
-struct BanditCoreFuzzMain {
-    static func main() {
-        exit(Driver.main(Array(CommandLine.arguments.dropFirst())))
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+        FuzzHarness.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
     }
-}
+
+    /// libFuzzer's documented entry for programs that own `main` (LLVM ≥ 12).
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func LLVMFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+    ) -> CInt
+
+    // SwiftPM links executables with `main` aliased to `BanditCoreFuzz_main`; hand it to libFuzzer.
+    @_cdecl("BanditCoreFuzz_main")
+    public func fuzzMain(
+        _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    ) -> CInt {
+        var argc = argc
+        var argv = argv
+        return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOneInput(data, size) }
+    }
+#else
+    @main
+    struct BanditCoreFuzzMain {
+        static func main() {
+            exit(Driver.main(Array(CommandLine.arguments.dropFirst())))
+        }
+    }
 #endif

@@ -76,7 +76,9 @@ struct EnvelopeRuleTests {
         // The clock is injected: a later `now` accepts the same message.
         let body = Sample.taskSynced.setting("occurred_at", "\"2026-05-01T00:00:00Z\"").bytes
         let later = testNow.addingTimeInterval(7 * 86_400)
-        #expect((try? testDecoder.decode(subject: "signals.task.synced", headers: [:], body: body, now: later).get()) != nil)
+        #expect(
+            (try? testDecoder.decode(subject: "signals.task.synced", headers: [:], body: body, now: later).get()) != nil
+        )
     }
 
     @Test("occurred_at keeps the instant: the offset is applied and the fraction kept")

@@ -125,7 +125,9 @@ struct GoldenFixtureTests {
         #expect(try decoder.decode(subject: subject, headers: [:], body: bytes[...], now: testNow).get() == expected)
         let lazy = bytes.lazy.map { $0 }
         #expect(try decoder.decode(subject: subject, headers: [:], body: lazy, now: testNow).get() == expected)
-        let raw = try bytes.withUnsafeBytes { try decoder.decode(subject: subject, headers: [:], body: $0, now: testNow).get() }
+        let raw = try bytes.withUnsafeBytes {
+            try decoder.decode(subject: subject, headers: [:], body: $0, now: testNow).get()
+        }
         #expect(raw == expected)
     }
 }

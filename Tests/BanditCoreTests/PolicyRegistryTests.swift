@@ -52,7 +52,10 @@ struct PolicyRegistryTests {
         (PolicyDefinition(name: "", algorithm: .linucb, dimension: 3), "policies[1].name"),
         (PolicyDefinition(name: "has space", algorithm: .linucb, dimension: 3), "policies[1].name"),
         (PolicyDefinition(name: "a@b", algorithm: .linucb, dimension: 3), "policies[1].name"),
-        (PolicyDefinition(name: String(repeating: "p", count: 65), algorithm: .linucb, dimension: 3), "policies[1].name"),
+        (
+            PolicyDefinition(name: String(repeating: "p", count: 65), algorithm: .linucb, dimension: 3),
+            "policies[1].name"
+        ),
         (PolicyDefinition(name: "ok", algorithm: .linucb, dimension: 3), "policies[1].name"),  // duplicate
     ]
 
@@ -80,7 +83,8 @@ struct PolicyRegistryTests {
 
     @Test("PolicyDefinition decodes from configuration JSON with defaults and encodes back")
     func codable() throws {
-        let json = #"[{"name":"x","algorithm":"linucb","dimension":4},{"name":"y","algorithm":"egreedy","dimension":2,"lambda":0.5,"epsilon":0.2,"version":"1.1.0"}]"#
+        let json =
+            #"[{"name":"x","algorithm":"linucb","dimension":4},{"name":"y","algorithm":"egreedy","dimension":2,"lambda":0.5,"epsilon":0.2,"version":"1.1.0"}]"#
         let definitions = try JSONDecoder().decode([PolicyDefinition].self, from: Data(json.utf8))
         #expect(definitions[0] == PolicyDefinition(name: "x", algorithm: .linucb, dimension: 4))
         #expect(definitions[1].lambda == 0.5 && definitions[1].epsilon == 0.2 && definitions[1].version == "1.1.0")
@@ -89,7 +93,8 @@ struct PolicyRegistryTests {
             [PolicyDefinition].self, from: try JSONEncoder().encode(registry.policies))
         #expect(again == registry.policies)
         #expect(throws: DecodingError.self) {
-            try JSONDecoder().decode(PolicyDefinition.self, from: Data(#"{"name":"x","algorithm":"ucb","dimension":4}"#.utf8))
+            try JSONDecoder().decode(
+                PolicyDefinition.self, from: Data(#"{"name":"x","algorithm":"ucb","dimension":4}"#.utf8))
         }
     }
 

@@ -34,7 +34,8 @@ struct PropertyTests {
             let length = Int(random.next() % 200)
             let structured = iteration % 2 == 0
             let bytes = (0..<length).map { _ in
-                structured ? alphabet[Int(random.next() % UInt64(alphabet.count))] : UInt8(truncatingIfNeeded: random.next())
+                structured
+                    ? alphabet[Int(random.next() % UInt64(alphabet.count))] : UInt8(truncatingIfNeeded: random.next())
             }
             let subject = EventSubject.allCases[iteration % EventSubject.allCases.count].rawValue
             Self.expectWellFormed(decode(subject, bytes), input: "\(bytes)")

@@ -143,7 +143,9 @@ struct SubjectRuleTests {
     @Test("on feedback.routing policy_version names the routing policy and is checked only for its form")
     func routingPolicyVersionIsFormOnly() {
         check(.routing, "policy_version", .ok("\"any_router@2.0.0+deadbeef\""))
-        check(.routing, "policy_version", .ok("\"any_router@2.0.0+deadbeef\""), base: Sample.routing.removing("policy", "features"))
+        check(
+            .routing, "policy_version", .ok("\"any_router@2.0.0+deadbeef\""),
+            base: Sample.routing.removing("policy", "features"))
     }
 
     @Test(
@@ -202,7 +204,9 @@ struct SubjectRuleTests {
             detailPrefix: "probabilities: only allowed together with candidates")
     }
 
-    @Test("explored is a boolean", arguments: [FieldCase.ok("true"), .ok("false"), .bad("\"true\""), .bad("1"), .bad("null")])
+    @Test(
+        "explored is a boolean",
+        arguments: [FieldCase.ok("true"), .ok("false"), .bad("\"true\""), .bad("1"), .bad("null")])
     func explored(_ fieldCase: FieldCase) {
         check(.decision, "explored", fieldCase)
     }
