@@ -13,13 +13,23 @@ struct JSONToken: Sendable {
     var hasEscapes: Bool
     /// A number without fraction and exponent (`1`, `-0`; not `1.0` or `1e0`).
     var isInteger: Bool
+    /// A string whose text is all ASCII.
+    var isASCII: Bool
+    /// A number's value when the scanner could compute it exactly on the way (NaN when the
+    /// slow path is needed; see `JSONNumber.double`).
+    var value: Double
 
-    init(kind: Kind, start: Int, end: Int, hasEscapes: Bool = false, isInteger: Bool = false) {
+    init(
+        kind: Kind, start: Int, end: Int, hasEscapes: Bool = false, isInteger: Bool = false, isASCII: Bool = false,
+        value: Double = .nan
+    ) {
         self.kind = kind
         self.start = start
         self.end = end
         self.hasEscapes = hasEscapes
         self.isInteger = isInteger
+        self.isASCII = isASCII
+        self.value = value
     }
 }
 

@@ -75,6 +75,32 @@ enum Bench {
         }
     }
 
+    /// Exactly `count` decodes of each selected case, for `perf stat -e cycles:u` (cycles per
+    /// event do not depend on what else the machine runs).
+    static func runFixed(count: Int, only filter: String?) {
+        let decoder = EventDecoder(policies: .defaults)
+        let now = Date(timeIntervalSince1970: 1_777_118_400)
+        let cases: [(String, EventSubject, String)] = [
+            ("feedback.reward (inline, d=5)", .reward, reward),
+            ("feedback.reward (17-digit doubles)", .reward, rewardLongDigits),
+            ("feedback.routing (policy, d=8)", .routing, routing),
+            ("feedback.routing (no policy)", .routing, routingMinimal),
+        ]
+        for (name, subject, text) in cases where filter.map(name.contains) ?? true {
+            var checksum = 0
+            Array(text.utf8).withUnsafeBytes { bytes in
+                for _ in 0..<count {
+                    if case .success(let event) = decoder.decode(
+                        subject: subject.rawValue, headers: [:], body: bytes, now: now)
+                    {
+                        checksum &+= event.userID.utf8.count
+                    }
+                }
+            }
+            print("\(name): \(count) events, checksum \(checksum)")
+        }
+    }
+
     private static func measure(
         _ decoder: EventDecoder, _ subject: String, _ body: UnsafeRawBufferPointer, _ now: Date, seconds: Double
     ) -> Double {

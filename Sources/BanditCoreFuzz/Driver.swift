@@ -8,6 +8,7 @@ enum Driver {
                BanditCoreFuzz decode SUBJECT FILE...
                BanditCoreFuzz seed FIXTURES_DIR CORPUS_DIR
                BanditCoreFuzz bench [SECONDS [CASE]]
+               BanditCoreFuzz bench-count COUNT [CASE]
         """
 
     static func main(_ arguments: [String]) -> Int32 {
@@ -23,6 +24,9 @@ enum Driver {
             return decode(subject: rest[0], files: Array(rest.dropFirst()))
         case "seed" where rest.count == 2:
             return seed(fixtures: rest[0], corpus: rest[1])
+        case "bench-count" where (1...2).contains(rest.count):
+            Bench.runFixed(count: Int(rest[0]) ?? 1_000_000, only: rest.count == 2 ? rest[1] : nil)
+            return 0
         case "bench" where rest.count <= 2:
             Bench.run(seconds: rest.first.flatMap(Double.init) ?? 2, only: rest.count == 2 ? rest[1] : nil)
             return 0
