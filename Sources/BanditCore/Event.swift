@@ -2,7 +2,7 @@ import Foundation
 
 /// A validated v1 event. Build one only through `EventDecoder`, or by hand for producers
 /// (then encode it with `JSONEncoder` and it decodes back through `EventDecoder`).
-public enum Event: Sendable, Equatable {
+public indirect enum Event: Sendable, Equatable {
     case taskSynced(TaskSynced)
     case tipFeedback(TipFeedback)
     case decision(Decision)

@@ -24,9 +24,10 @@ public struct EventDecoder: Sendable {
     public let policies: PolicyRegistry
     public let maxPayloadBytes: Int
 
+    /// `maxPayloadBytes` is clamped to 0…4 GiB − 1 (token offsets are 32-bit).
     public init(policies: PolicyRegistry, maxPayloadBytes: Int = EventDecoder.defaultMaxPayloadBytes) {
         self.policies = policies
-        self.maxPayloadBytes = maxPayloadBytes
+        self.maxPayloadBytes = min(max(0, maxPayloadBytes), Int(UInt32.max - 1))
     }
 
     /// Decodes and validates one message. The body is borrowed for the call only.
