@@ -85,29 +85,43 @@ public struct EventDecoder: Sendable {
         }
         return try withUnsafeTemporaryAllocation(of: JSONToken.self, capacity: Field.allCases.count) {
             (slots) throws(Rejection) -> Event in
-            var members = MessageMembers(bytes: body, slots: slots)
-            do throws(JSONSyntaxError) {
-                try members.scan(subject)
-            } catch {
-                throw Rejection(reason: .jsonInvalid, detail: "body: \(error.message) (byte \(error.offset))")
+            try withUnsafeTemporaryAllocation(of: Double.self, capacity: MessageMembers.featureCapacity) {
+                (featureValues) throws(Rejection) -> Event in
+                var members = MessageMembers(bytes: body, slots: slots, featureValues: featureValues)
+                do throws(JSONSyntaxError) {
+                    try members.scan(subject)
+                } catch {
+                    throw Rejection(reason: .jsonInvalid, detail: "body: \(error.message) (byte \(error.offset))")
+                }
+                let reader = FieldReader(members: members, policies: policies, now: now)
+                return try reader.event(subject)
             }
-            let reader = FieldReader(members: members, policies: policies, now: now)
-            return try reader.event(subject)
         }
     }
 }
 
 /// The members of a message body that its subject reads, as token slots indexed by `Field`.
 struct MessageMembers {
+    /// Room for a pre-parsed `features` vector: no policy has more than 64 dimensions.
+    static let featureCapacity = 64
+
     let bytes: UnsafeRawBufferPointer
     let slots: UnsafeMutableBufferPointer<JSONToken>
     var present: UInt64 = 0
     /// Set when the body is well-formed JSON but not an object.
     var topLevel: JSONToken?
+    /// The `features` values, converted during the scan when the array holds only numbers
+    /// with a fast exact value (`preparsedFeatureCount` is then their count).
+    let featureValues: UnsafeMutableBufferPointer<Double>
+    var preparsedFeatureCount: Int?
 
-    init(bytes: UnsafeRawBufferPointer, slots: UnsafeMutableBufferPointer<JSONToken>) {
+    init(
+        bytes: UnsafeRawBufferPointer, slots: UnsafeMutableBufferPointer<JSONToken>,
+        featureValues: UnsafeMutableBufferPointer<Double>
+    ) {
         self.bytes = bytes
         self.slots = slots
+        self.featureValues = featureValues
     }
 
     func token(_ field: Field) -> JSONToken? {
@@ -119,6 +133,9 @@ struct MessageMembers {
     }
 
     /// Checks the whole body's syntax and records the subject's members.
+    ///
+    /// The top-level object is walked here rather than with `JSONScanner.scanMembers` so the
+    /// value of a member can be scanned knowing which member it is (`features`).
     mutating func scan(_ subject: EventSubject) throws(JSONSyntaxError) {
         var scanner = JSONScanner(bytes)
         scanner.skipWhitespace()
@@ -126,37 +143,72 @@ struct MessageMembers {
         if scanner.peek() != UInt8(ascii: "{") {
             topLevel = try scanner.scanValue(depth: 1)
         } else {
-            let members = Field.members(of: subject)
-            let bytes = self.bytes
-            let slots = self.slots
-            var present: UInt64 = 0
-            var unknown = UnknownNames(bytes: bytes)
-            // Producers mostly send members in contract order: look where the last one matched.
-            var hint = 0
-            try scanner.scanMembers(depth: 1) { (key: JSONToken, value: JSONToken) throws(JSONSyntaxError) in
-                let signature: NameSignature?
-                if key.hasEscapes {
-                    signature = JSONScanner.decodedString(key, in: bytes).withUnsafeBytes { NameSignature($0) }
-                } else {
-                    signature = NameSignature(in: bytes, start: key.start + 1, count: key.end - key.start - 2)
-                }
-                let field = MessageMembers.match(signature, members, hint: &hint)
-                if let field {
-                    let bit: UInt64 = 1 << UInt64(field.rawValue)
-                    guard present & bit == 0 else {
-                        throw JSONSyntaxError(offset: key.start, message: "duplicate member name \"\(field.name)\"")
-                    }
-                    present |= bit
-                    slots[field.rawValue] = value
-                } else {
-                    try unknown.insert(key)
-                }
-            }
-            self.present = present
+            try scanTopLevelObject(&scanner, Field.members(of: subject))
         }
         scanner.skipWhitespace()
         guard scanner.isAtEnd else {
             throw scanner.error("expected end of input after the JSON value, got \(scanner.found())")
+        }
+    }
+
+    private mutating func scanTopLevelObject(_ scanner: inout JSONScanner, _ members: [Field])
+        throws(JSONSyntaxError)
+    {
+        var unknown = UnknownNames(bytes: bytes)
+        // Producers mostly send members in contract order: look where the last one matched.
+        var hint = 0
+        let start = scanner.index
+        scanner.index += 1
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "}") {
+            scanner.index += 1
+            return
+        }
+        while true {
+            guard scanner.peek() == UInt8(ascii: "\"") else {
+                throw scanner.error("expected a member name (a string), got \(scanner.found())")
+            }
+            let key = try scanner.scanString()
+            scanner.skipWhitespace()
+            try scanner.expect(UInt8(ascii: ":"), "':' after a member name")
+            scanner.skipWhitespace()
+            let signature: NameSignature?
+            if key.hasEscapes {
+                signature = JSONScanner.decodedString(key, in: bytes).withUnsafeBytes { NameSignature($0) }
+            } else {
+                signature = NameSignature(in: bytes, start: key.start + 1, count: key.end - key.start - 2)
+            }
+            let field = MessageMembers.match(signature, members, hint: &hint)
+            let value: JSONToken
+            if field == .features, scanner.peek() == UInt8(ascii: "["),
+                let (array, count) = scanner.scanFastNumberArray(into: featureValues)
+            {
+                value = array
+                preparsedFeatureCount = count
+            } else {
+                value = try scanner.scanValue(depth: 2)
+            }
+            if let field {
+                let bit: UInt64 = 1 << UInt64(field.rawValue)
+                guard present & bit == 0 else {
+                    throw JSONSyntaxError(offset: key.start, message: "duplicate member name \"\(field.name)\"")
+                }
+                present |= bit
+                slots[field.rawValue] = value
+            } else {
+                try unknown.insert(key)
+            }
+            scanner.skipWhitespace()
+            guard let byte = scanner.peek() else {
+                throw scanner.error("unterminated object starting at byte \(start)")
+            }
+            scanner.index += 1
+            if byte == UInt8(ascii: "}") { return }
+            guard byte == UInt8(ascii: ",") else {
+                scanner.index -= 1
+                throw scanner.error("expected ',' or '}' in an object, got \(scanner.found())")
+            }
+            scanner.skipWhitespace()
         }
     }
 

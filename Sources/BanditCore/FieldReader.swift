@@ -443,6 +443,11 @@ struct FieldReader {
             throw mismatch(
                 path, expected: "an array of \(dimension) numbers (policy \(quoted(policy.name)))", got: token)
         }
+        if let count = members.preparsedFeatureCount, count == dimension {
+            let values = UnsafeBufferPointer(rebasing: members.featureValues[0..<count])
+            if values.allSatisfy({ abs($0) <= 1e6 }) { return Array(values) }
+            // Otherwise the walk below finds the element and words the rejection.
+        }
         var values: [Double] = []
         values.reserveCapacity(dimension)
         var firstError: Rejection? = nil

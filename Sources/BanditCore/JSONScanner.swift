@@ -261,9 +261,42 @@ struct JSONScanner {
             value: JSONNumber.fastValue(negative: negative, mantissa: mantissa, exponent: exponent, exact: exact))
     }
 
-    @inline(__always)
-    private mutating func skipDigits() {
-        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+    /// Scans the array at `index` (its `[`) when every element is a number whose value the
+    /// scanner computes exactly (see `JSONNumber.fastValue`), storing the first
+    /// `values.count` of them. Returns the array token and its element count; returns nil with
+    /// `index` unchanged for anything else, and the caller scans the array generically (which
+    /// also reports any syntax error).
+    mutating func scanFastNumberArray(into values: UnsafeMutableBufferPointer<Double>) -> (JSONToken, Int)? {
+        let start = index
+        index += 1
+        skipWhitespace()
+        var count = 0
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            return (JSONToken(kind: .array, start: start, end: index), 0)
+        }
+        while true {
+            guard let byte = peek(), byte == UInt8(ascii: "-") || (byte >= 0x30 && byte <= 0x39),
+                let number = try? scanNumber(), !number.value.isNaN
+            else {
+                index = start
+                return nil
+            }
+            if count < values.count { values[count] = number.value }
+            count += 1
+            skipWhitespace()
+            guard let next = peek() else {
+                index = start
+                return nil
+            }
+            index += 1
+            if next == UInt8(ascii: "]") { return (JSONToken(kind: .array, start: start, end: index), count) }
+            guard next == UInt8(ascii: ",") else {
+                index = start
+                return nil
+            }
+            skipWhitespace()
+        }
     }
 
     private mutating func scanArray(depth: Int) throws(JSONSyntaxError) -> JSONToken {
