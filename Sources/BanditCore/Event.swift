@@ -2,7 +2,7 @@ import Foundation
 
 /// A validated v1 event. Build one only through `EventDecoder`, or by hand for producers
 /// (then encode it with `JSONEncoder` and it decodes back through `EventDecoder`).
-public enum Event: Sendable, Equatable {
+public indirect enum Event: Sendable, Equatable {
     case taskSynced(TaskSynced)
     case tipFeedback(TipFeedback)
     case decision(Decision)
@@ -30,10 +30,45 @@ public enum Event: Sendable, Equatable {
         }
     }
 
-    public var eventID: UUID { payload.eventID }
-    public var occurredAt: Date { payload.occurredAt }
-    public var userID: String { payload.userID }
-    public var source: EventSource { payload.source }
+    public var eventID: UUID {
+        switch self {
+        case .taskSynced(let event): event.eventID
+        case .tipFeedback(let event): event.eventID
+        case .decision(let event): event.eventID
+        case .reward(let event): event.eventID
+        case .routing(let event): event.eventID
+        }
+    }
+
+    public var occurredAt: Date {
+        switch self {
+        case .taskSynced(let event): event.occurredAt
+        case .tipFeedback(let event): event.occurredAt
+        case .decision(let event): event.occurredAt
+        case .reward(let event): event.occurredAt
+        case .routing(let event): event.occurredAt
+        }
+    }
+
+    public var userID: String {
+        switch self {
+        case .taskSynced(let event): event.userID
+        case .tipFeedback(let event): event.userID
+        case .decision(let event): event.userID
+        case .reward(let event): event.userID
+        case .routing(let event): event.userID
+        }
+    }
+
+    public var source: EventSource {
+        switch self {
+        case .taskSynced(let event): event.source
+        case .tipFeedback(let event): event.source
+        case .decision(let event): event.source
+        case .reward(let event): event.source
+        case .routing(let event): event.source
+        }
+    }
 }
 
 extension Event: Encodable {

@@ -24,9 +24,10 @@ public struct EventDecoder: Sendable {
     public let policies: PolicyRegistry
     public let maxPayloadBytes: Int
 
+    /// `maxPayloadBytes` is clamped to 0…4 GiB − 1 (token offsets are 32-bit).
     public init(policies: PolicyRegistry, maxPayloadBytes: Int = EventDecoder.defaultMaxPayloadBytes) {
         self.policies = policies
-        self.maxPayloadBytes = maxPayloadBytes
+        self.maxPayloadBytes = min(max(0, maxPayloadBytes), Int(UInt32.max - 1))
     }
 
     /// Decodes and validates one message. The body is borrowed for the call only.
@@ -39,7 +40,7 @@ public struct EventDecoder: Sendable {
                     reason: .payloadTooLarge,
                     detail: "body: expected at most \(maxPayloadBytes) bytes, got \(body.count)"))
         }
-        guard let knownSubject = EventSubject(rawValue: subject) else {
+        guard let knownSubject = EventSubject.match(subject) else {
             return .failure(
                 Rejection(
                     reason: .subjectUnknown,
@@ -84,29 +85,43 @@ public struct EventDecoder: Sendable {
         }
         return try withUnsafeTemporaryAllocation(of: JSONToken.self, capacity: Field.allCases.count) {
             (slots) throws(Rejection) -> Event in
-            var members = MessageMembers(bytes: body, slots: slots)
-            do throws(JSONSyntaxError) {
-                try members.scan(subject)
-            } catch {
-                throw Rejection(reason: .jsonInvalid, detail: "body: \(error.message) (byte \(error.offset))")
+            try withUnsafeTemporaryAllocation(of: Double.self, capacity: MessageMembers.featureCapacity) {
+                (featureValues) throws(Rejection) -> Event in
+                var members = MessageMembers(bytes: body, slots: slots, featureValues: featureValues)
+                do throws(JSONSyntaxError) {
+                    try members.scan(subject)
+                } catch {
+                    throw Rejection(reason: .jsonInvalid, detail: "body: \(error.message) (byte \(error.offset))")
+                }
+                let reader = FieldReader(members: members, policies: policies, now: now)
+                return try reader.event(subject)
             }
-            let reader = FieldReader(members: members, policies: policies, now: now)
-            return try reader.event(subject)
         }
     }
 }
 
 /// The members of a message body that its subject reads, as token slots indexed by `Field`.
 struct MessageMembers {
+    /// Room for a pre-parsed `features` vector: no policy has more than 64 dimensions.
+    static let featureCapacity = 64
+
     let bytes: UnsafeRawBufferPointer
     let slots: UnsafeMutableBufferPointer<JSONToken>
     var present: UInt64 = 0
     /// Set when the body is well-formed JSON but not an object.
     var topLevel: JSONToken?
+    /// The `features` values, converted during the scan when the array holds only numbers
+    /// with a fast exact value (`preparsedFeatureCount` is then their count).
+    let featureValues: UnsafeMutableBufferPointer<Double>
+    var preparsedFeatureCount: Int?
 
-    init(bytes: UnsafeRawBufferPointer, slots: UnsafeMutableBufferPointer<JSONToken>) {
+    init(
+        bytes: UnsafeRawBufferPointer, slots: UnsafeMutableBufferPointer<JSONToken>,
+        featureValues: UnsafeMutableBufferPointer<Double>
+    ) {
         self.bytes = bytes
         self.slots = slots
+        self.featureValues = featureValues
     }
 
     func token(_ field: Field) -> JSONToken? {
@@ -118,6 +133,9 @@ struct MessageMembers {
     }
 
     /// Checks the whole body's syntax and records the subject's members.
+    ///
+    /// The top-level object is walked here rather than with `JSONScanner.scanMembers` so the
+    /// value of a member can be scanned knowing which member it is (`features`).
     mutating func scan(_ subject: EventSubject) throws(JSONSyntaxError) {
         var scanner = JSONScanner(bytes)
         scanner.skipWhitespace()
@@ -125,39 +143,7 @@ struct MessageMembers {
         if scanner.peek() != UInt8(ascii: "{") {
             topLevel = try scanner.scanValue(depth: 1)
         } else {
-            let members = Field.members(of: subject)
-            var unknownNames: Set<[UInt8]>? = nil
-            let bytes = self.bytes
-            let slots = self.slots
-            var present: UInt64 = 0
-            try scanner.scanMembers(depth: 1) { (key: JSONToken, value: JSONToken) throws(JSONSyntaxError) in
-                let field: Field?
-                var decodedName: [UInt8]? = nil
-                if key.hasEscapes {
-                    let name = JSONScanner.decodedString(key, in: bytes)
-                    decodedName = name
-                    field = name.withUnsafeBytes { MessageMembers.match($0, members) }
-                } else {
-                    field = MessageMembers.match(
-                        UnsafeRawBufferPointer(rebasing: bytes[(key.start + 1)..<(key.end - 1)]), members)
-                }
-                if let field {
-                    let bit: UInt64 = 1 << UInt64(field.rawValue)
-                    guard present & bit == 0 else {
-                        throw JSONSyntaxError(offset: key.start, message: "duplicate member name \"\(field.name)\"")
-                    }
-                    present |= bit
-                    slots[field.rawValue] = value
-                } else {
-                    let name = decodedName ?? JSONScanner.decodedString(key, in: bytes)
-                    if unknownNames == nil { unknownNames = [] }
-                    guard unknownNames!.insert(name).inserted else {
-                        throw JSONSyntaxError(
-                            offset: key.start, message: "duplicate member name \(JSONScanner.describeKey(name))")
-                    }
-                }
-            }
-            self.present = present
+            try scanTopLevelObject(&scanner, Field.members(of: subject))
         }
         scanner.skipWhitespace()
         guard scanner.isAtEnd else {
@@ -165,13 +151,121 @@ struct MessageMembers {
         }
     }
 
-    private static func match(_ name: UnsafeRawBufferPointer, _ members: [Field]) -> Field? {
-        for field in members {
-            let candidate = Field.utf8Names[field.rawValue]
-            if candidate.count == name.count, candidate.withUnsafeBytes({ $0.elementsEqual(name) }) {
+    private mutating func scanTopLevelObject(_ scanner: inout JSONScanner, _ members: [Field])
+        throws(JSONSyntaxError)
+    {
+        var unknown = UnknownNames(bytes: bytes)
+        // Producers mostly send members in contract order: look where the last one matched.
+        var hint = 0
+        let start = scanner.index
+        scanner.index += 1
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "}") {
+            scanner.index += 1
+            return
+        }
+        while true {
+            guard scanner.peek() == UInt8(ascii: "\"") else {
+                throw scanner.error("expected a member name (a string), got \(scanner.found())")
+            }
+            let key = try scanner.scanString()
+            scanner.skipWhitespace()
+            try scanner.expect(UInt8(ascii: ":"), "':' after a member name")
+            scanner.skipWhitespace()
+            let signature: NameSignature?
+            if key.hasEscapes {
+                signature = JSONScanner.decodedString(key, in: bytes).withUnsafeBytes { NameSignature($0) }
+            } else {
+                signature = NameSignature(in: bytes, start: key.start + 1, count: key.end - key.start - 2)
+            }
+            let field = MessageMembers.match(signature, members, hint: &hint)
+            let value: JSONToken
+            if field == .features, scanner.peek() == UInt8(ascii: "["),
+                let (array, count) = scanner.scanFastNumberArray(into: featureValues)
+            {
+                value = array
+                preparsedFeatureCount = count
+            } else {
+                value = try scanner.scanValue(depth: 2)
+            }
+            if let field {
+                let bit: UInt64 = 1 << UInt64(field.rawValue)
+                guard present & bit == 0 else {
+                    throw JSONSyntaxError(offset: key.start, message: "duplicate member name \"\(field.name)\"")
+                }
+                present |= bit
+                slots[field.rawValue] = value
+            } else {
+                try unknown.insert(key)
+            }
+            scanner.skipWhitespace()
+            guard let byte = scanner.peek() else {
+                throw scanner.error("unterminated object starting at byte \(start)")
+            }
+            scanner.index += 1
+            if byte == UInt8(ascii: "}") { return }
+            guard byte == UInt8(ascii: ",") else {
+                scanner.index -= 1
+                throw scanner.error("expected ',' or '}' in an object, got \(scanner.found())")
+            }
+            scanner.skipWhitespace()
+        }
+    }
+
+    /// The member with this name, searching from `hint` (then just past the match).
+    @inline(__always)
+    private static func match(_ signature: NameSignature?, _ members: [Field], hint: inout Int) -> Field? {
+        guard let signature else { return nil }
+        let signatures = Field.signatures
+        let count = members.count
+        var position = hint < count ? hint : 0
+        for _ in 0..<count {
+            let field = members[position]
+            if signatures[field.rawValue] == signature {
+                hint = position + 1
                 return field
             }
+            position = position + 1 == count ? 0 : position + 1
         }
         return nil
+    }
+}
+
+/// Names of the members a subject does not read, kept only to reject duplicates. A few are
+/// compared as raw text (the common case, no allocation); past `inlineLimit`, or once an
+/// escaped name shows up, names are resolved and kept in a set.
+struct UnknownNames {
+    static let inlineLimit = 8
+
+    let bytes: UnsafeRawBufferPointer
+    private var raw: [JSONToken] = []
+    private var resolved: Set<[UInt8]>? = nil
+
+    init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    mutating func insert(_ key: JSONToken) throws(JSONSyntaxError) {
+        if resolved == nil, !key.hasEscapes, raw.count < UnknownNames.inlineLimit {
+            let name = UnsafeRawBufferPointer(rebasing: bytes[key.start..<key.end])
+            for previous in raw where previous.end - previous.start == name.count {
+                if UnsafeRawBufferPointer(rebasing: bytes[previous.start..<previous.end]).elementsEqual(name) {
+                    throw duplicate(key)
+                }
+            }
+            raw.append(key)
+            return
+        }
+        if resolved == nil {
+            resolved = Set(raw.map { JSONScanner.decodedString($0, in: bytes) })
+            raw = []
+        }
+        guard resolved!.insert(JSONScanner.decodedString(key, in: bytes)).inserted else { throw duplicate(key) }
+    }
+
+    private func duplicate(_ key: JSONToken) -> JSONSyntaxError {
+        JSONSyntaxError(
+            offset: key.start,
+            message: "duplicate member name \(JSONScanner.describeKey(JSONScanner.decodedString(key, in: bytes)))")
     }
 }

@@ -39,8 +39,8 @@ enum Field: Int, CaseIterable, Sendable {
         }
     }
 
-    /// UTF-8 of every name, indexed by raw value.
-    static let utf8Names: [[UInt8]] = allCases.map { Array($0.name.utf8) }
+    /// Signature of every name, indexed by raw value.
+    static let signatures: [NameSignature] = allCases.map { NameSignature($0.name) }
 
     static let envelope: [Field] = [.eventID, .schemaVersion, .occurredAt, .userID, .source]
 

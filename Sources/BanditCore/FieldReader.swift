@@ -283,9 +283,19 @@ struct FieldReader {
 
     /// A string of 1…`maxCharacters` Unicode scalars, without U+0000 (PostgreSQL text cannot
     /// hold it).
-    func string(_ token: JSONToken, _ path: String, maxCharacters: Int) throws(Rejection) -> String {
-        let expected = "a string of 1–\(maxCharacters) characters"
-        guard token.kind == .string else { throw mismatch(path, expected: expected, got: token) }
+    func string(_ token: JSONToken, _ path: @autoclosure () -> String, maxCharacters: Int) throws(Rejection) -> String {
+        func expected() -> String { "a string of 1–\(maxCharacters) characters" }
+        guard token.kind == .string else { throw mismatch(path(), expected: expected(), got: token) }
+        if token.isASCII, !token.hasEscapes {
+            // Raw ASCII: one byte per character, and no NUL (control characters must be escaped).
+            let length = token.end - token.start - 2
+            guard length >= 1, length <= maxCharacters else {
+                throw Rejection(
+                    reason: .schemaInvalid, detail: "\(path()): expected \(expected()), got \(length) characters")
+            }
+            return String(
+                decoding: UnsafeRawBufferPointer(rebasing: bytes[(token.start + 1)..<(token.end - 1)]), as: UTF8.self)
+        }
         let (value, scalars, hasNull) = withContent(token) { content -> (String, Int, Bool) in
             var scalars = 0
             var hasNull = false
@@ -297,10 +307,10 @@ struct FieldReader {
         }
         guard scalars >= 1, scalars <= maxCharacters else {
             throw Rejection(
-                reason: .schemaInvalid, detail: "\(path): expected \(expected), got \(scalars) characters")
+                reason: .schemaInvalid, detail: "\(path()): expected \(expected()), got \(scalars) characters")
         }
         guard !hasNull else {
-            throw Rejection(reason: .schemaInvalid, detail: "\(path): expected no U+0000 character, got one")
+            throw Rejection(reason: .schemaInvalid, detail: "\(path()): expected no U+0000 character, got one")
         }
         return value
     }
@@ -330,10 +340,10 @@ struct FieldReader {
         }
     }
 
-    func uuid(_ token: JSONToken, _ path: String) throws(Rejection) -> UUID {
+    func uuid(_ token: JSONToken, _ path: @autoclosure () -> String) throws(Rejection) -> UUID {
         let expected = "a UUID in canonical form (8-4-4-4-12 hex digits)"
         guard token.kind == .string, let uuid = withContent(token, UUID.canonical) else {
-            throw mismatch(path, expected: expected, got: token)
+            throw mismatch(path(), expected: expected, got: token)
         }
         return uuid
     }
@@ -349,40 +359,38 @@ struct FieldReader {
         return date
     }
 
-    func enumValue<Value: RawRepresentable & CaseIterable>(_ token: JSONToken, _ path: String) throws(Rejection)
+    func enumValue<Value: ByteMatchable>(_ token: JSONToken, _ path: @autoclosure () -> String) throws(Rejection)
         -> Value
-    where Value.RawValue == String {
-        if token.kind == .string {
-            let found: Value? = withContent(token) { content in
-                Value.allCases.first { $0.rawValue.utf8.elementsEqual(content) }
-            }
-            if let found { return found }
+    {
+        if token.kind == .string, let found = withContent(token, Value.match) {
+            return found
         }
         let options = Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-        throw mismatch(path, expected: "one of \(options)", got: token)
+        throw mismatch(path(), expected: "one of \(options)", got: token)
     }
 
-    func bool(_ token: JSONToken, _ path: String) throws(Rejection) -> Bool {
+    func bool(_ token: JSONToken, _ path: @autoclosure () -> String) throws(Rejection) -> Bool {
         switch token.kind {
         case .true: return true
         case .false: return false
-        default: throw mismatch(path, expected: "true or false", got: token)
+        default: throw mismatch(path(), expected: "true or false", got: token)
         }
     }
 
     /// A finite number satisfying `isValid`; a number beyond `Double`'s range is rejected.
     @inline(__always)
     func number(
-        _ token: JSONToken, _ path: String, expected: String, _ isValid: (Double) -> Bool
+        _ token: JSONToken, _ path: @autoclosure () -> String, expected: @autoclosure () -> String,
+        _ isValid: (Double) -> Bool
     ) throws(Rejection) -> Double {
-        guard token.kind == .number else { throw mismatch(path, expected: expected, got: token) }
+        guard token.kind == .number else { throw mismatch(path(), expected: expected(), got: token) }
         let value = JSONNumber.double(bytes, token)
         guard value.isFinite else {
             throw Rejection(
                 reason: .schemaInvalid,
-                detail: "\(path): expected \(expected), got \(describe(token)) (beyond the range of a double)")
+                detail: "\(path()): expected \(expected()), got \(describe(token)) (beyond the range of a double)")
         }
-        guard isValid(value) else { throw mismatch(path, expected: expected, got: token) }
+        guard isValid(value) else { throw mismatch(path(), expected: expected(), got: token) }
         return value
     }
 
@@ -434,6 +442,11 @@ struct FieldReader {
         guard token.kind == .array else {
             throw mismatch(
                 path, expected: "an array of \(dimension) numbers (policy \(quoted(policy.name)))", got: token)
+        }
+        if let count = members.preparsedFeatureCount, count == dimension {
+            let values = UnsafeBufferPointer(rebasing: members.featureValues[0..<count])
+            if values.allSatisfy({ abs($0) <= 1e6 }) { return Array(values) }
+            // Otherwise the walk below finds the element and words the rejection.
         }
         var values: [Double] = []
         values.reserveCapacity(dimension)

@@ -88,18 +88,40 @@ struct JSONScanner {
         let start = index
         index += 1  // the opening quote
         var hasEscapes = false
+        var highBits: UInt64 = 0
         while true {
+            // Eight bytes at a time while none is a quote, a backslash or a control character.
+            while index + 8 <= bytes.count {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let quotes = word ^ 0x2222_2222_2222_2222
+                let backslashes = word ^ 0x5C5C_5C5C_5C5C_5C5C
+                let special =
+                    ((quotes &- 0x0101_0101_0101_0101) & ~quotes)
+                    | ((backslashes &- 0x0101_0101_0101_0101) & ~backslashes)
+                    | ((word &- 0x2020_2020_2020_2020) & ~word)
+                let flagged = special & 0x8080_8080_8080_8080
+                if flagged != 0 {
+                    // Borrows only run upwards, so the lowest flagged byte is a real one.
+                    index += flagged.trailingZeroBitCount >> 3
+                    break
+                }
+                highBits |= word
+                index += 8
+            }
             guard index < bytes.count else { throw error("unterminated string starting at byte \(start)") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                return JSONToken(kind: .string, start: start, end: index, hasEscapes: hasEscapes)
+                return JSONToken(
+                    kind: .string, start: start, end: index, hasEscapes: hasEscapes,
+                    isASCII: highBits & 0x8080_8080_8080_8080 == 0)
             } else if byte == UInt8(ascii: "\\") {
                 hasEscapes = true
                 _ = try scanEscape()
             } else if byte < 0x20 {
                 throw error("control character \(JSONScanner.hexByte(byte)) in a string (escape it)")
             } else {
+                highBits |= UInt64(byte)
                 index += 1
             }
         }
@@ -161,20 +183,42 @@ struct JSONScanner {
         return value
     }
 
+    /// Checks the grammar and, on the same walk over the digits, gathers what
+    /// `JSONNumber.fastValue` needs, so most numbers are converted without a second pass.
     mutating func scanNumber() throws(JSONSyntaxError) -> JSONToken {
         let start = index
         var isInteger = true
-        if peek() == UInt8(ascii: "-") { index += 1 }
+        var negative = false
+        if peek() == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
         guard let first = peek(), first >= 0x30, first <= 0x39 else {
             throw error("expected a digit, got \(found())")
         }
         index += 1
+        var mantissa: UInt64 = 0
+        var significantDigits = 0
+        var exponent = 0
+        var exact = true
         if first == 0x30 {
             if let next = peek(), next >= 0x30, next <= 0x39 {
                 throw error("leading zero in a number", at: start)
             }
         } else {
-            skipDigits()
+            mantissa = UInt64(first &- 0x30)
+            significantDigits = 1
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                let digit = UInt64(bytes[index] &- 0x30)
+                if significantDigits < 19 {
+                    mantissa = mantissa &* 10 &+ digit
+                    significantDigits += 1
+                } else {
+                    exponent += 1
+                    if digit != 0 { exact = false }
+                }
+                index += 1
+            }
         }
         if peek() == UInt8(ascii: ".") {
             isInteger = false
@@ -182,23 +226,77 @@ struct JSONScanner {
             guard let digit = peek(), digit >= 0x30, digit <= 0x39 else {
                 throw error("expected a digit after '.', got \(found())")
             }
-            skipDigits()
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                let digit = UInt64(bytes[index] &- 0x30)
+                if significantDigits < 19 {
+                    if mantissa != 0 || digit != 0 { significantDigits += 1 }
+                    mantissa = mantissa &* 10 &+ digit
+                    exponent -= 1
+                } else if digit != 0 {
+                    exact = false
+                }
+                index += 1
+            }
         }
         if let byte = peek(), byte | 0x20 == UInt8(ascii: "e") {
             isInteger = false
             index += 1
-            if let sign = peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { index += 1 }
+            var exponentNegative = false
+            if let sign = peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+                exponentNegative = sign == UInt8(ascii: "-")
+                index += 1
+            }
             guard let digit = peek(), digit >= 0x30, digit <= 0x39 else {
                 throw error("expected a digit in the exponent, got \(found())")
             }
-            skipDigits()
+            var explicit = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                if explicit < 1_000_000 { explicit = explicit * 10 + Int(bytes[index] &- 0x30) }
+                index += 1
+            }
+            exponent += exponentNegative ? -explicit : explicit
         }
-        return JSONToken(kind: .number, start: start, end: index, isInteger: isInteger)
+        return JSONToken(
+            kind: .number, start: start, end: index, isInteger: isInteger,
+            value: JSONNumber.fastValue(negative: negative, mantissa: mantissa, exponent: exponent, exact: exact))
     }
 
-    @inline(__always)
-    private mutating func skipDigits() {
-        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+    /// Scans the array at `index` (its `[`) when every element is a number whose value the
+    /// scanner computes exactly (see `JSONNumber.fastValue`), storing the first
+    /// `values.count` of them. Returns the array token and its element count; returns nil with
+    /// `index` unchanged for anything else, and the caller scans the array generically (which
+    /// also reports any syntax error).
+    mutating func scanFastNumberArray(into values: UnsafeMutableBufferPointer<Double>) -> (JSONToken, Int)? {
+        let start = index
+        index += 1
+        skipWhitespace()
+        var count = 0
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            return (JSONToken(kind: .array, start: start, end: index), 0)
+        }
+        while true {
+            guard let byte = peek(), byte == UInt8(ascii: "-") || (byte >= 0x30 && byte <= 0x39),
+                let number = try? scanNumber(), !number.value.isNaN
+            else {
+                index = start
+                return nil
+            }
+            if count < values.count { values[count] = number.value }
+            count += 1
+            skipWhitespace()
+            guard let next = peek() else {
+                index = start
+                return nil
+            }
+            index += 1
+            if next == UInt8(ascii: "]") { return (JSONToken(kind: .array, start: start, end: index), count) }
+            guard next == UInt8(ascii: ",") else {
+                index = start
+                return nil
+            }
+            skipWhitespace()
+        }
     }
 
     private mutating func scanArray(depth: Int) throws(JSONSyntaxError) -> JSONToken {
@@ -240,6 +338,7 @@ struct JSONScanner {
     }
 
     /// Scans an object at `index` (its `{`), calling `member` with each name and value.
+    @inline(__always)
     mutating func scanMembers(
         depth: Int, _ member: (JSONToken, JSONToken) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) {

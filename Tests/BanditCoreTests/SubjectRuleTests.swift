@@ -249,6 +249,30 @@ struct SubjectRuleTests {
         check(.decision, "features", .bad("[\"x\",2,3,4]", .dimensionMismatch))
     }
 
+    @Test("features of any length up to 64 dimensions, in any number syntax, decode exactly")
+    func featureVectorsDecodeExactly() throws {
+        let wide = try PolicyRegistry([PolicyDefinition(name: "wide", algorithm: .linucb, dimension: 64)])
+        let decoder = EventDecoder(policies: wide)
+        var random = SplitMix64(seed: 3)
+        let texts = (0..<64).map { index -> String in
+            let value = Double(bitPattern: random.next() % 0x3FF0_0000_0000_0000) * (index % 2 == 0 ? 1 : -1)
+            return index % 3 == 0 ? "\(value)" : String(format: index % 3 == 1 ? "%.17g" : "%.25e", value)
+        }
+        let body = Sample.rewardInlineForm.setting("policy", "\"wide\"")
+            .setting("features", "[ " + texts.joined(separator: " ,\n") + " ]")
+        let event = try decode("feedback.reward", body.bytes, decoder: decoder).get()
+        guard case .reward(let reward) = event, case .inline(_, _, let features) = reward.target else {
+            Issue.record("not an inline reward")
+            return
+        }
+        #expect(features.map(\.bitPattern) == texts.map { Double($0)!.bitPattern })
+        // One more than the policy's dimension, and far more than any policy can have.
+        let tooMany = body.setting("features", "[" + Array(repeating: "0", count: 65).joined(separator: ",") + "]")
+        expectRejection(decode("feedback.reward", tooMany.bytes, decoder: decoder), .dimensionMismatch)
+        let wayTooMany = body.setting("features", "[" + Array(repeating: "1", count: 5000).joined(separator: ",") + "]")
+        expectRejection(decode("feedback.reward", wayTooMany.bytes, decoder: decoder), .dimensionMismatch)
+    }
+
     @Test(
         "every feature is a finite number with |x| ≤ 1e6",
         arguments: [
