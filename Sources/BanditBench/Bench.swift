@@ -14,6 +14,8 @@ struct BenchOptions {
     var rate = 2000
     var steadySeconds = 30
     var output = "bench/results/latest.json"
+    /// Run only the scenarios whose key contains this (decode, raw, drain, steady).
+    var only: String?
 
     init(_ arguments: ArraySlice<String>) {
         var iterator = arguments.makeIterator()
@@ -24,6 +26,7 @@ struct BenchOptions {
             case "--rate": rate = Int(iterator.next() ?? "") ?? rate
             case "--steady-seconds": steadySeconds = Int(iterator.next() ?? "") ?? steadySeconds
             case "--out": output = iterator.next() ?? output
+            case "--only": only = iterator.next()
             case "--quick":
                 events = 10_000
                 batchOneEvents = 2000
@@ -47,9 +50,12 @@ struct Bench {
     let postgres: PostgresServer
     let options: BenchOptions
 
+    func wants(_ key: String) -> Bool { options.only.map { key.contains($0) } ?? true }
+
     /// `banditd` next to this executable.
     var daemonBinary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("banditd").path
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("banditd")
+            .path
     }
 
     // MARK: Decode + validate
@@ -70,7 +76,9 @@ struct Bench {
                 let start = ContinuousClock.now
                 var valid = 0
                 for _ in 0..<count {
-                    if case .success = decoder.decode(subject: subject, headers: [:], body: body, now: now) { valid += 1 }
+                    if case .success = decoder.decode(subject: subject, headers: [:], body: body, now: now) {
+                        valid += 1
+                    }
                 }
                 precondition(valid == count, "bench body must be valid")
                 best = max(best, Double(count) / (ContinuousClock.now - start).seconds)
@@ -107,7 +115,9 @@ struct Bench {
             received += batch.count
         }
         try connection.flush()
-        return ["messages": Double(received), "messages_per_s": Double(received) / (ContinuousClock.now - start).seconds]
+        return [
+            "messages": Double(received), "messages_per_s": Double(received) / (ContinuousClock.now - start).seconds,
+        ]
     }
 
     /// Bare database side: COPY of N ledger rows (psql \copy from a file).
@@ -123,7 +133,8 @@ struct Bench {
         chmod(file, 0o644)
         let start = ContinuousClock.now
         try postgres.psql(
-            "\\copy copy_target (event_id, subject, stream, stream_seq) FROM '\(file)' WITH (FORMAT csv)", database: database)
+            "\\copy copy_target (event_id, subject, stream, stream_seq) FROM '\(file)' WITH (FORMAT csv)",
+            database: database)
         return ["rows": Double(rows.count), "rows_per_s": Double(rows.count) / (ContinuousClock.now - start).seconds]
     }
 
@@ -136,9 +147,7 @@ struct Bench {
         let events = EventMix.make(mix, count: count)
         try publishInChunks(stack.connection, events.map(EventMix.outgoing))
         let daemon = try stack.startDaemon()
-        try waitUntil(timeout: .seconds(1800), poll: .milliseconds(200)) {
-            try stack.database.query("SELECT count(*) FROM processed_events").rows[0].int(0) >= count
-        }
+        try waitUntil(timeout: .seconds(1800), poll: .milliseconds(200)) { stack.isDrained() }
         let peakRSS = DaemonStack.peakRSSKiB(pid: daemon.pid)
         daemon.signal(SIGTERM)
         _ = daemon.waitForExit(timeout: .seconds(30))
@@ -150,7 +159,8 @@ struct Bench {
         let redelivered = stack.redeliveredCount()
         return DrainResult(
             name: name, events: applied, batchSize: batchSize, seconds: seconds,
-            eventsPerSecond: Double(applied) / max(seconds, 0.001), peakRSSKiB: peakRSS, naks: redelivered)
+            eventsPerSecond: Double(applied) / max(seconds, 0.001), peakRSSKiB: peakRSS, naks: redelivered,
+            deadLettered: stack.deadLetterCount())
     }
 
     /// Publishes at a steady rate with occurred_at = publish time and measures publish-to-commit
@@ -179,9 +189,7 @@ struct Bench {
             Thread.sleep(forTimeInterval: tick / 2)
         }
         let elapsed = (ContinuousClock.now - start).seconds
-        try waitUntil(timeout: .seconds(120), poll: .milliseconds(100)) {
-            try stack.database.query("SELECT count(*) FROM processed_events").rows[0].int(0) >= total
-        }
+        try waitUntil(timeout: .seconds(120), poll: .milliseconds(100)) { stack.isDrained() }
         let peakRSS = DaemonStack.peakRSSKiB(pid: daemon.pid)
         daemon.signal(SIGTERM)
         _ = daemon.waitForExit(timeout: .seconds(30))
@@ -250,7 +258,21 @@ final class DaemonStack {
     }
 
     func startDaemon() throws -> ChildProcess {
-        try ChildProcess(binary, arguments: ["run"], environment: environment, logFile: directory.appending("banditd.log"))
+        try ChildProcess(
+            binary, arguments: ["run"], environment: environment, logFile: directory.appending("banditd.log"))
+    }
+
+    /// Both consumers have delivered everything and hold nothing unacknowledged.
+    func isDrained() -> Bool {
+        let infos = [("SIGNALS", "feature-pipeline-signals"), ("FEEDBACK", "feature-pipeline-feedback")].compactMap {
+            try? connection.consumerInfo(stream: $0.0, consumer: $0.1)
+        }
+        return infos.count == 2 && infos.allSatisfy { $0.pending == 0 && $0.ackPending == 0 }
+    }
+
+    /// Messages on the DEADLETTER stream.
+    func deadLetterCount() -> Int {
+        Int((try? connection.streamInfo("DEADLETTER").state.messages) ?? 0)
     }
 
     func redeliveredCount() -> Int {

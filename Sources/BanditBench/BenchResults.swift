@@ -9,6 +9,7 @@ struct DrainResult: Codable {
     var peakRSSKiB: Int
     /// Redeliveries the consumers counted (naks, e.g. rewards that arrived before their decision).
     var naks: Int
+    var deadLettered: Int
 }
 
 struct SteadyResult: Codable {
@@ -45,7 +46,8 @@ struct MachineInfo: Codable {
             cores: ProcessInfo.processInfo.activeProcessorCount,
             date: ISO8601DateFormatter().string(from: Date()),
             natsServer: run("${BANDITD_TEST_NATS_SERVER:-nats-server} --version"),
-            postgres: run("postgres --version 2>/dev/null || $(dirname $(readlink -f $(command -v initdb)))/postgres --version"))
+            postgres: run(
+                "postgres --version 2>/dev/null || $(dirname $(readlink -f $(command -v initdb)))/postgres --version"))
     }
 }
 
@@ -81,11 +83,13 @@ struct BenchResults: Codable {
         ]
         for drain in [drainMixed, drainJoined, drainBatchOne].compactMap({ $0 }) {
             lines.append(
-                "| \(drain.name): \(drain.events) events, batch \(drain.batchSize) | \(number(drain.eventsPerSecond)) events/s (\(number(drain.seconds)) s, \(drain.naks) naks, peak RSS \(drain.peakRSSKiB / 1024) MiB) |")
+                "| \(drain.name): \(drain.events) events, batch \(drain.batchSize) | \(number(drain.eventsPerSecond)) events/s (\(number(drain.seconds)) s, \(drain.naks) redelivered, \(drain.deadLettered) dead-lettered, peak RSS \(drain.peakRSSKiB / 1024) MiB) |"
+            )
         }
         if let steady {
             lines.append(
-                "| steady \(steady.rate) events/s for \(steady.seconds) s (achieved \(number(steady.achievedRate))/s) | publish→commit p50 \(number(steady.p50Milliseconds)) ms, p99 \(number(steady.p99Milliseconds)) ms, max \(number(steady.maxMilliseconds)) ms (n=\(steady.sampled)); peak RSS \(steady.peakRSSKiB / 1024) MiB |")
+                "| steady \(steady.rate) events/s for \(steady.seconds) s (achieved \(number(steady.achievedRate))/s) | publish→commit p50 \(number(steady.p50Milliseconds)) ms, p99 \(number(steady.p99Milliseconds)) ms, max \(number(steady.maxMilliseconds)) ms (n=\(steady.sampled)); peak RSS \(steady.peakRSSKiB / 1024) MiB |"
+            )
         }
         lines.append("")
         lines.append("machine: \(machine.cores) cores; \(machine.natsServer); \(machine.postgres); \(machine.date)")

@@ -23,7 +23,8 @@ enum EventMix {
         case 0, 1:
             return .decision(
                 Decision(
-                    eventID: UUID(), occurredAt: now, userID: user, decisionID: decisionUUID(group: index / 10, slot: slot),
+                    eventID: UUID(), occurredAt: now, userID: user,
+                    decisionID: decisionUUID(group: index / 10, slot: slot),
                     policy: "egreedy_v1", policyVersion: "egreedy_v1@1.0.0+a3f9c2e1", armID: arm, propensity: 0.3,
                     features: features(7)))
         case 9:
@@ -44,8 +45,12 @@ enum EventMix {
             case .joined:
                 // Slots 2…8: two of them reward this group's decisions; the rest are inline.
                 if slot <= 3 {
+                    // The reward's user and source must be its decision's.
+                    let decisionUser = "user-\((index / 10 * 10 + slot % 2) % 500)"
                     return .reward(
-                        Reward(eventID: UUID(), occurredAt: now, userID: user, reward: reward, target: .decision(id: decisionID)))
+                        Reward(
+                            eventID: UUID(), occurredAt: now, userID: decisionUser, reward: reward,
+                            target: .decision(id: decisionID)))
                 }
                 return .reward(
                     Reward(
@@ -62,7 +67,11 @@ enum EventMix {
         for index in 0..<8 { bytes[15 - index] = UInt8((value >> (8 * UInt64(index))) & 0xff) }
         bytes[6] = 0x40 | (bytes[6] & 0x0f)
         bytes[8] = 0x80 | (bytes[8] & 0x3f)
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9],
+                bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 
     static func outgoing(_ event: Event) -> NATSConnection.OutgoingMessage {

@@ -18,15 +18,22 @@ do {
     defer { postgres.stop() }
     let bench = Bench(postgres: postgres, options: options)
 
-    results.decode = bench.decodeSpeed()
-    results.rawPullAck = try bench.rawPullAck()
-    results.rawCopy = try bench.rawCopy()
-    results.drainMixed = try bench.drain(name: "drain, mixed, inline rewards", mix: .inline, events: options.events, batchSize: 256)
-    results.drainJoined = try bench.drain(
-        name: "drain, mixed, rewards join decisions", mix: .joined, events: options.events, batchSize: 256)
-    results.drainBatchOne = try bench.drain(
-        name: "drain, batch size 1 (naive per message)", mix: .inline, events: options.batchOneEvents, batchSize: 1)
-    results.steady = try bench.steady(rate: options.rate, seconds: options.steadySeconds)
+    if bench.wants("decode") { results.decode = bench.decodeSpeed() }
+    if bench.wants("raw-pull") { results.rawPullAck = try bench.rawPullAck() }
+    if bench.wants("raw-copy") { results.rawCopy = try bench.rawCopy() }
+    if bench.wants("drain-inline") {
+        results.drainMixed = try bench.drain(
+            name: "drain, mixed, inline rewards", mix: .inline, events: options.events, batchSize: 256)
+    }
+    if bench.wants("drain-joined") {
+        results.drainJoined = try bench.drain(
+            name: "drain, mixed, rewards join decisions", mix: .joined, events: options.events, batchSize: 256)
+    }
+    if bench.wants("drain-batch-one") {
+        results.drainBatchOne = try bench.drain(
+            name: "drain, batch size 1 (naive per message)", mix: .inline, events: options.batchOneEvents, batchSize: 1)
+    }
+    if bench.wants("steady") { results.steady = try bench.steady(rate: options.rate, seconds: options.steadySeconds) }
 } catch {
     FileHandle.standardError.write(Data("bench failed: \(error)\n".utf8))
     exit(1)

@@ -8,7 +8,8 @@ public enum ConfigurationLoader {
     /// The environment variables read, in the order they are applied. Documented in the README.
     public static let environmentVariables = [
         "NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CREDS", "NATS_TLS_CA", "NATS_TLS_CERT",
-        "NATS_TLS_KEY", "NATS_DURABLE_PREFIX", "NATS_MAX_DELIVER", "NATS_MAX_ACK_PENDING", "NATS_STREAM_REPLICAS",
+        "NATS_TLS_KEY", "NATS_DURABLE_PREFIX", "NATS_MAX_DELIVER", "NATS_ACK_WAIT_S", "NATS_MAX_ACK_PENDING",
+        "NATS_STREAM_REPLICAS",
         "DATABASE_URL", "BANDITD_MIGRATE_ON_START", "BANDITD_BATCH_SIZE", "BANDITD_MAX_WAIT_MS",
         "BANDITD_WORKERS_PER_CONSUMER", "BANDITD_HEALTH_SOCKET", "LOG_LEVEL",
     ]
@@ -144,6 +145,7 @@ public enum ConfigurationLoader {
             }
         }
         if let maxDeliver = try integer("NATS_MAX_DELIVER", in: 1...1000) { configuration.nats.maxDeliver = maxDeliver }
+        if let ackWait = try integer("NATS_ACK_WAIT_S", in: 1...3600) { configuration.nats.ackWait = .seconds(ackWait) }
         if let pending = try integer("NATS_MAX_ACK_PENDING", in: 1...1_000_000) {
             configuration.nats.maxAckPending = pending
         }

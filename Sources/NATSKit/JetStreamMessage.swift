@@ -15,25 +15,42 @@ public struct JetStreamMessage: Sendable {
         /// Parses `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` and the
         /// 2.10+ form with domain and account hash (`$JS.ACK.<domain>.<hash>.<stream>…<pending>.<token>`).
         public init?(ackSubject: String) {
-            let tokens = ackSubject.split(separator: ".", omittingEmptySubsequences: false)
-            guard tokens.count >= 9, tokens[0] == "$JS", tokens[1] == "ACK" else { return nil }
+            // Split on bytes, parse numbers from bytes: this runs for every delivered message.
+            let tokens = ackSubject.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+            guard tokens.count >= 9, tokens[0].elementsEqual("$JS".utf8), tokens[1].elementsEqual("ACK".utf8)
+            else { return nil }
             let base: Int
             switch tokens.count {
             case 9: base = 2
             case 11...: base = 4
             default: return nil
             }
-            guard let delivered = Int(tokens[base + 2]), let streamSeq = UInt64(tokens[base + 3]),
-                let consumerSeq = UInt64(tokens[base + 4]), let timestamp = Int64(tokens[base + 5]),
-                let pending = UInt64(tokens[base + 6])
+            guard let delivered = Self.number(tokens[base + 2]), let streamSeq = Self.number(tokens[base + 3]),
+                let consumerSeq = Self.number(tokens[base + 4]), let timestamp = Self.number(tokens[base + 5]),
+                let pending = Self.number(tokens[base + 6]), delivered <= UInt64(Int.max),
+                timestamp <= UInt64(Int64.max)
             else { return nil }
-            stream = String(tokens[base])
-            consumer = String(tokens[base + 1])
-            deliveryCount = delivered
+            stream = String(Substring(tokens[base]))
+            consumer = String(Substring(tokens[base + 1]))
+            deliveryCount = Int(delivered)
             streamSequence = streamSeq
             consumerSequence = consumerSeq
-            timestampNanos = timestamp
+            timestampNanos = Int64(timestamp)
             self.pending = pending
+        }
+
+        /// An unsigned decimal, or nil (empty, a sign, any other byte, overflow).
+        private static func number(_ digits: Substring.UTF8View) -> UInt64? {
+            guard !digits.isEmpty else { return nil }
+            var value: UInt64 = 0
+            for byte in digits {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+                if overflow1 || overflow2 { return nil }
+                value = sum
+            }
+            return value
         }
     }
 

@@ -18,7 +18,12 @@ public enum PostgresText {
         }
     }
 
-    public static func uuid(_ value: UUID) -> String { value.uuidString.lowercased() }
+    public static func uuid(_ value: UUID) -> String {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(36)
+        appendUUID(value, to: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
 
     /// `2026-04-25T10:00:00.123456Z`: UTC with microseconds, timestamptz's own precision
     /// (Foundation's ISO 8601 style stops at milliseconds).
@@ -27,12 +32,36 @@ public enum PostgresText {
         if !micros.isFinite { micros = 0 }
         let total = Int64(micros)
         var seconds = time_t(total >= 0 ? total / 1_000_000 : (total - 999_999) / 1_000_000)
-        let fraction = total - Int64(seconds) * 1_000_000
+        let fraction = Int(total - Int64(seconds) * 1_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec, fraction)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(27)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                buffer.append(UInt8(ascii: "0") + UInt8((rest / divisor) % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4)
+        buffer.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2)
+        buffer.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2)
+        buffer.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2)
+        buffer.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2)
+        buffer.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2)
+        buffer.append(UInt8(ascii: "."))
+        digits(fraction, 6)
+        buffer.append(UInt8(ascii: "Z"))
+        return String(decoding: buffer, as: UTF8.self)
     }
 
     /// Parses timestamptz output with DateStyle ISO: `2026-04-25 10:00:00[.ffffff]+00[:MM]`.
@@ -83,42 +112,97 @@ public enum PostgresText {
     }
 
     // MARK: Arrays (one dimension)
+    //
+    // Built as UTF-8 bytes in one buffer: a batch binds arrays of thousands of elements, and
+    // String appends per element were most of the daemon's CPU time.
 
     public static func array(_ values: [Double]) -> String {
-        "{" + values.map(double).joined(separator: ",") + "}"
+        literal(values.count, estimate: 20) { buffer, index in appendDouble(values[index], to: &buffer) }
     }
 
     public static func array(_ values: [Int64]) -> String {
-        "{" + values.map(String.init).joined(separator: ",") + "}"
+        literal(values.count, estimate: 8) { buffer, index in buffer.append(contentsOf: String(values[index]).utf8) }
     }
 
     public static func array(_ values: [UUID]) -> String {
-        "{" + values.map(uuid).joined(separator: ",") + "}"
+        literal(values.count, estimate: 37) { buffer, index in appendUUID(values[index], to: &buffer) }
     }
 
     /// Every element quoted: a quoted element is never NULL, and commas, braces, spaces, quotes
     /// and backslashes in it are data.
     public static func array(_ values: [String]) -> String {
-        "{" + values.map(quoted).joined(separator: ",") + "}"
+        literal(values.count, estimate: 16) { buffer, index in appendQuoted(values[index], to: &buffer) }
     }
 
     /// nil elements are SQL NULLs.
     public static func array(_ values: [String?]) -> String {
-        "{" + values.map { $0.map(quoted) ?? "NULL" }.joined(separator: ",") + "}"
+        literal(values.count, estimate: 16) { buffer, index in
+            if let value = values[index] {
+                appendQuoted(value, to: &buffer)
+            } else {
+                buffer.append(contentsOf: "NULL".utf8)
+            }
+        }
     }
 
     public static func array(_ values: [Bool?]) -> String {
-        "{" + values.map { $0.map { $0 ? "t" : "f" } ?? "NULL" }.joined(separator: ",") + "}"
+        literal(values.count, estimate: 4) { buffer, index in
+            switch values[index] {
+            case true?: buffer.append(UInt8(ascii: "t"))
+            case false?: buffer.append(UInt8(ascii: "f"))
+            case nil: buffer.append(contentsOf: "NULL".utf8)
+            }
+        }
     }
 
     static func quoted(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            if scalar == "\"" || scalar == "\\" { out.append("\\") }
-            out.unicodeScalars.append(scalar)
+        var buffer: [UInt8] = []
+        appendQuoted(value, to: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    private static func literal(_ count: Int, estimate: Int, _ element: (inout [UInt8], Int) -> Void) -> String {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(2 + count * (estimate + 1))
+        buffer.append(UInt8(ascii: "{"))
+        for index in 0..<count {
+            if index > 0 { buffer.append(UInt8(ascii: ",")) }
+            element(&buffer, index)
         }
-        out.append("\"")
-        return out
+        buffer.append(UInt8(ascii: "}"))
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    private static func appendQuoted(_ value: String, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { bytes in
+            for byte in bytes {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { buffer.append(UInt8(ascii: "\\")) }
+                buffer.append(byte)
+            }
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendDouble(_ value: Double, to buffer: inout [UInt8]) {
+        if value.isFinite {
+            buffer.append(contentsOf: value.description.utf8)  // shortest round trip; a small string
+        } else {
+            buffer.append(contentsOf: double(value).utf8)
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func appendUUID(_ value: UUID, to buffer: inout [UInt8]) {
+        withUnsafeBytes(of: value.uuid) { bytes in
+            for (index, byte) in bytes.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { buffer.append(UInt8(ascii: "-")) }
+                buffer.append(hexDigits[Int(byte >> 4)])
+                buffer.append(hexDigits[Int(byte & 0x0f)])
+            }
+        }
     }
 
     public static func doubleArray(_ text: String) -> [Double]? {

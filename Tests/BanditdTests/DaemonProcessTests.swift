@@ -108,6 +108,64 @@ struct DaemonProcessTests {
         }
     }
 
+    @Test func aDaemonKilledWithSIGKILLAgainAndAgainAppliesEveryEventExactlyOnce() async throws {
+        try await withStack { stack in
+            var environment = stack.environment
+            environment["NATS_ACK_WAIT_S"] = "2"  // unacked messages of a killed daemon come back fast
+            environment["BANDITD_BATCH_SIZE"] = "64"
+            let nats = try NATSConnection(options: NATSConnectionOptions(servers: [stack.nats.url]))
+            let total = 20_000
+            var expectedRewardSums: [String: Double] = [:]
+            var messages: [NATSConnection.OutgoingMessage] = []
+            for index in 0..<total {
+                let user = "u\(index % 40)"
+                let arm = "a\(index % 5)"
+                let reward = Double(index % 7) / 10
+                expectedRewardSums["\(user)/\(arm)", default: 0] += reward
+                let event = Event.reward(
+                    Reward(
+                        eventID: UUID(), occurredAt: Date(), userID: user, reward: reward,
+                        target: .inline(
+                            policy: "linucb_v1", armID: arm, features: [0.1, -0.2, 0.3, 0.4, Double(index % 3)])))
+                messages.append(
+                    NATSConnection.OutgoingMessage(
+                        subject: "feedback.reward", headers: ["Nats-Msg-Id": event.eventID.uuidString],
+                        body: Array(try JSONEncoder().encode(event))))
+            }
+            let database = try PostgresConnection(conninfo: stack.databaseURL)
+            func applied() throws -> Int { try database.query("SELECT count(*) FROM processed_events").rows[0].int(0) }
+            // The first daemon creates the streams; the backlog is published while it runs.
+            var daemon = try ChildProcess(
+                Self.binary, arguments: ["run"], environment: environment, logFile: stack.directory.appending("k0.log"))
+            try waitUntil(timeout: .seconds(30)) { stack.notify.lines.contains("READY=1") }
+            for start in stride(from: 0, to: total, by: 5000) {
+                _ = try nats.publishPipelined(Array(messages[start..<min(total, start + 5000)]))
+            }
+            var kills = 0
+            while kills < 5 {
+                Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.4))
+                daemon.signal(SIGKILL)
+                _ = daemon.waitForExit(timeout: .seconds(10))
+                kills += 1
+                daemon = try ChildProcess(
+                    Self.binary, arguments: ["run"], environment: environment,
+                    logFile: stack.directory.appending("k\(kills).log"))
+            }
+            try waitUntil(timeout: .seconds(120), poll: .milliseconds(200)) { try applied() == total }
+            // Let redeliveries of the killed daemons' last batches arrive: they must change nothing.
+            Thread.sleep(forTimeInterval: 3)
+            daemon.signal(SIGTERM)
+            #expect(daemon.waitForExit(timeout: .seconds(30)) == 0)
+            #expect(try applied() == total)
+            #expect(try database.query("SELECT sum(n) FROM bandit_state").rows[0].int(0) == total)
+            for row in try database.query("SELECT user_id, arm_id, reward_sum FROM bandit_state").rows {
+                let expected = try #require(expectedRewardSums["\(try row.string(0))/\(try row.string(1))"])
+                #expect(abs(try row.double(2) - expected) <= 1e-9 * max(1, expected))
+            }
+            #expect(try nats.streamInfo("DEADLETTER").state.messages == 0)
+        }
+    }
+
     @Test func aBadConfigurationValueExitsWith78NamingTheKey() async throws {
         try await withStack { stack in
             var environment = stack.environment
