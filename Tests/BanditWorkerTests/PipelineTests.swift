@@ -376,6 +376,25 @@ struct PipelineTests {
         }
     }
 
+    @Test(arguments: [PostgresServer.ShutdownMode.fast, .immediate])
+    func aDatabaseRestartMidDrainLosesNothingAndDoublesNothing(mode: PostgresServer.ShutdownMode) async throws {
+        try await withPipeline { harness in
+            // The harness runs PostgreSQL with synchronous_commit off for speed; a commit must
+            // reach the WAL before COMMIT returns for an immediate (crash) shutdown to keep it.
+            try harness.postgres.psql("ALTER DATABASE \(harness.database) SET synchronous_commit = on")
+            let events = (0..<3000).map { EventFactory.inlineReward(user: "u\($0 % 10)", reward: 0.1) }
+            let workers = try harness.startWorkers(batchSize: 50, maxWait: .milliseconds(100))
+            try harness.publishAll(events)
+            try waitUntil(timeout: .seconds(30)) { try harness.count("processed_events") > 300 }
+            try harness.postgres.restart(mode: mode)
+            try harness.waitUntilDrained(timeout: .seconds(90))
+            workers.stop()
+            #expect(try harness.count("processed_events") == events.count)
+            #expect(try harness.query("SELECT sum(n) FROM bandit_state")[0].int(0) == events.count)
+            #expect(workers.observer.counts.withLock { $0.deadLettered }.isEmpty)
+        }
+    }
+
     @Test func anUnreachableDatabaseHoldsTheBatchWithoutSpendingDeliveries() async throws {
         try await withPipeline(maxDeliver: 2, ackWait: .seconds(3)) { harness in
             let workers = try harness.startWorkers(maxWait: .milliseconds(100))

@@ -166,6 +166,62 @@ struct DaemonProcessTests {
         }
     }
 
+    @Test func twoDaemonsOnTheSameConsumersApplyEveryEventOnce() async throws {
+        try await withStack { stack in
+            let nats = try NATSConnection(options: NATSConnectionOptions(servers: [stack.nats.url]))
+            let first = try ChildProcess(
+                Self.binary, arguments: ["run"], environment: stack.environment,
+                logFile: stack.directory.appending("d1.log"))
+            try waitUntil(timeout: .seconds(30)) { stack.notify.lines.contains("READY=1") }
+            var second = stack.environment
+            second["BANDITD_HEALTH_SOCKET"] = stack.directory.appending("health2.sock")
+            let other = try ChildProcess(
+                Self.binary, arguments: ["run"], environment: second, logFile: stack.directory.appending("d2.log"))
+            try waitUntil(timeout: .seconds(30)) { stack.notify.lines.filter { $0 == "READY=1" }.count == 2 }
+            let total = 20_000
+            var expectedRewardSum = 0.0
+            var messages: [NATSConnection.OutgoingMessage] = []
+            for index in 0..<total {
+                let reward = Double(index % 9) / 10
+                expectedRewardSum += reward
+                let event = Event.reward(
+                    Reward(
+                        eventID: UUID(), occurredAt: Date(), userID: "u\(index % 25)", reward: reward,
+                        target: .inline(
+                            policy: "linucb_v1", armID: "a\(index % 4)", features: [0.5, 0.1, -0.1, 0.2, 0.3])))
+                messages.append(
+                    NATSConnection.OutgoingMessage(
+                        subject: "feedback.reward", headers: ["Nats-Msg-Id": event.eventID.uuidString],
+                        body: Array(try JSONEncoder().encode(event))))
+            }
+            for start in stride(from: 0, to: total, by: 5000) {
+                _ = try nats.publishPipelined(Array(messages[start..<min(total, start + 5000)]))
+            }
+            let database = try PostgresConnection(conninfo: stack.databaseURL)
+            try waitUntil(timeout: .seconds(120), poll: .milliseconds(200)) {
+                try database.query("SELECT count(*) FROM processed_events").rows[0].int(0) == total
+            }
+            // Both took part (the health JSON counts what each processed).
+            func processed(_ socket: String) throws -> Int {
+                let json = try ChildProcess.run(
+                    Self.binary, arguments: ["health", "--socket", socket], logFile: stack.directory.appending("h.out"))
+                let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+                let consumers = (object?["nats"] as? [String: Any])?["consumers"] as? [String: Any]
+                return (consumers?["feedback"] as? [String: Any])?["processed"] as? Int ?? -1
+            }
+            let counts = [try processed(stack.healthSocket), try processed(second["BANDITD_HEALTH_SOCKET"]!)]
+            #expect(counts.allSatisfy { $0 > 0 })
+            #expect(counts.reduce(0, +) >= total)
+            first.signal(SIGTERM)
+            other.signal(SIGTERM)
+            #expect(first.waitForExit(timeout: .seconds(30)) == 0)
+            #expect(other.waitForExit(timeout: .seconds(30)) == 0)
+            let sums = try database.query("SELECT sum(n), sum(reward_sum) FROM bandit_state").rows[0]
+            #expect(try sums.int(0) == total)
+            #expect(abs(try sums.double(1) - expectedRewardSum) <= 1e-6)
+        }
+    }
+
     @Test func aBadConfigurationValueExitsWith78NamingTheKey() async throws {
         try await withStack { stack in
             var environment = stack.environment
