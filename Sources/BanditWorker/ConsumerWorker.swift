@@ -52,6 +52,9 @@ public final class ConsumerWorker {
     private let observer: any WorkerObserver
     private var logger: Logger
     private var database: PostgresConnection?
+    /// Messages delivered while a batch was held through an outage: kept alive with the batch,
+    /// processed before the next fetch.
+    private var carried: [JetStreamMessage] = []
 
     /// Binds the consumer (it must exist: `streams ensure`) and connects to PostgreSQL.
     public init(
@@ -82,6 +85,12 @@ public final class ConsumerWorker {
         var fetchBackoff = Backoff()
         while !stop.isRequested {
             observer.loopBeat(role: configuration.role, worker: configuration.workerIndex)
+            if !carried.isEmpty {
+                let next = Array(carried.prefix(configuration.batchSize))
+                carried.removeFirst(next.count)
+                process(next, stop: stop)
+                continue
+            }
             let messages: [JetStreamMessage]
             do {
                 messages = try consumer.fetch(maxMessages: configuration.batchSize, maxWait: configuration.maxWait)
@@ -97,8 +106,14 @@ public final class ConsumerWorker {
             if !messages.isEmpty { process(messages, stop: stop) }
         }
         // Shutdown: take what the open pull requests still deliver and settle it too.
-        let remaining = (try? consumer.finish(maxWait: configuration.maxWait + .milliseconds(500))) ?? []
-        if !remaining.isEmpty { process(remaining, stop: stop) }
+        var remaining = carried
+        carried = []
+        remaining += (try? consumer.finish(maxWait: configuration.maxWait + .milliseconds(500))) ?? []
+        while !remaining.isEmpty {
+            let next = Array(remaining.prefix(configuration.batchSize))
+            remaining.removeFirst(next.count)
+            process(next, stop: stop)
+        }
         consumer.close()
         database?.close()
         database = nil
@@ -131,7 +146,8 @@ public final class ConsumerWorker {
             let started = ContinuousClock.now
             guard let applied = applyHoldingThroughOutages(items, messages: messages, stop: stop) else {
                 // Stopping during a database outage: hand everything back for redelivery now.
-                for message in messages { try? nats.nak(message) }
+                for message in messages + carried { try? nats.nak(message) }
+                carried = []
                 try? nats.flush()
                 observer.settled(
                     role: configuration.role, acked: 0, naked: messages.count, deadLettered: [], applySeconds: nil)
@@ -184,8 +200,12 @@ public final class ConsumerWorker {
                     }
                     database?.close()
                     database = nil
+                    // Messages an open pull request delivered meanwhile wait with the batch: keep
+                    // them alive too, or their ack wait would spend their deliveries.
+                    carried += (try? consumer.takeDelivered()) ?? []
                     if ContinuousClock.now - lastKeepAlive >= configuration.ackWait / 3 {
-                        for message in messages { try? nats.inProgress(message) }
+                        for message in messages + carried { try? nats.inProgress(message) }
+                        try? nats.flush()
                         lastKeepAlive = ContinuousClock.now
                     }
                     if stop.sleep(min(backoff.next(), configuration.ackWait / 3)) { return nil }

@@ -87,6 +87,28 @@ public final class PullConsumer {
         return messages
     }
 
+    /// Takes the messages already delivered to us (by a pull request still open after the last
+    /// fetch returned) without waiting and without asking for more. A worker holding a batch
+    /// through an outage calls it to keep those messages alive too (`inProgress`) instead of
+    /// letting their ack wait run out.
+    public func takeDelivered() throws(NATSError) -> [JetStreamMessage] {
+        guard let sub = subscription else { return [] }
+        var taken: [JetStreamMessage] = []
+        while true {
+            var msg: OpaquePointer?
+            let status = natsSubscription_NextMsg(&msg, sub, 0)
+            guard status == NATS_OK, let msg else { break }
+            let message = NATSMessage(consuming: msg)
+            if let pullStatus = message.status {
+                try handle(status: pullStatus, subject: message.subject)
+            } else if let delivered = JetStreamMessage(message) {
+                ledger.delivered()
+                taken.append(delivered)
+            }
+        }
+        return taken
+    }
+
     /// Pull requests open at the server, as far as we know.
     public var openRequests: Int { ledger.open.count }
 

@@ -401,7 +401,11 @@ struct PipelineTests {
             // Take the database away (rename it) for longer than ack wait × max_deliver.
             try harness.postgres.psql("ALTER DATABASE \(harness.database) ALLOW_CONNECTIONS false")
             try harness.postgres.terminateBackends(database: harness.database)
-            try harness.publishAll((0..<20).map { _ in EventFactory.inlineReward(reward: 0.3) })
+            // Two waves: the second arrives while the first batch is held, through the pull
+            // request left open, and must be kept alive with it.
+            try harness.publishAll((0..<10).map { _ in EventFactory.inlineReward(reward: 0.3) })
+            Thread.sleep(forTimeInterval: 0.5)
+            try harness.publishAll((0..<10).map { _ in EventFactory.inlineReward(reward: 0.3) })
             Thread.sleep(forTimeInterval: 8)
             try harness.postgres.psql("ALTER DATABASE \(harness.database) ALLOW_CONNECTIONS true")
             try harness.waitUntilDrained(timeout: .seconds(60))

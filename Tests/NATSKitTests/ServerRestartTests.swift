@@ -37,7 +37,16 @@ struct ServerRestartTests {
             }
             let deadline = ContinuousClock.now + .seconds(30)
             while acked.count < 5 && ContinuousClock.now < deadline {
-                for message in try consumer.fetch(maxMessages: 10, maxWait: .milliseconds(500)) {
+                let batch: [JetStreamMessage]
+                do {
+                    batch = try consumer.fetch(maxMessages: 10, maxWait: .milliseconds(500))
+                } catch let error as NATSError where error.isTransient {
+                    // JetStream may still be recovering the consumer ("no responders"): the
+                    // wrapper reports it, callers retry, as the worker does.
+                    Thread.sleep(forTimeInterval: 0.1)
+                    continue
+                }
+                for message in batch {
                     try connection.ack(message)
                     acked.append(message.metadata.streamSequence)
                 }
