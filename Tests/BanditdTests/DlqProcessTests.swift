@@ -38,14 +38,16 @@ struct DlqProcessTests {
             try waitUntil(timeout: .seconds(20)) { try nats.streamInfo("DEADLETTER").state.messages == 3 }
 
             // list: every dead letter, oldest first; the filter and the limit; JSON; nothing consumed.
-            let listed = try stack.command(["dlq", "list"]).split(separator: "\n").filter { $0.first?.isNumber == true }
-            #expect(listed.count == 3)
+            let listOutput = try stack.command(["dlq", "list"])
+            let listed = listOutput.split(separator: "\n").filter { $0.contains(" deliveries=") }
+            #expect(listed.count == 3, "\(listOutput)")
+            #expect(listOutput.contains("3 dead letter(s)"))
             #expect(listed.filter { $0.contains(" feedback.reward policy.unknown deliveries=1 FEEDBACK/") }.count == 2)
             #expect(listed.contains { $0.contains(" signals.task.synced json.invalid deliveries=1 SIGNALS/1 ") })
             #expect(listed.contains { $0.contains(#"policy: expected a configured policy"#) })
-            let filtered = try stack.command(["dlq", "list", "--reason", "policy.unknown", "--limit", "1", "--json"])
-                .split(separator: "\n").filter { $0.hasPrefix("{") }
-            #expect(filtered.count == 1)
+            let jsonOutput = try stack.command(["dlq", "list", "--reason", "policy.unknown", "--limit", "1", "--json"])
+            let filtered = jsonOutput.split(separator: "\n").filter { $0.hasPrefix("{") }
+            #expect(filtered.count == 1, "\(jsonOutput)")
             let object = try #require(
                 try JSONSerialization.jsonObject(with: Data(filtered[0].utf8)) as? [String: Any])
             #expect(object["reason"] as? String == "policy.unknown")
