@@ -12,8 +12,9 @@ struct GracefulShutdownProcessTests {
         try await OperationsStack.with { stack in
             let grace = 10.0
             let config = stack.directory.appending("grace.json")
-            try #"{"processing": {"shutdown_grace_s": \#(Int(grace)), "batch_size": 256}}"#.write(
-                toFile: config, atomically: true, encoding: .utf8)
+            try #"{"processing": {"shutdown_grace_s": \#(Int(grace)), "batch_size": 128, "workers_per_consumer": 2}}"#
+                .write(
+                    toFile: config, atomically: true, encoding: .utf8)
             _ = try stack.command(["streams", "ensure"])
             let nats = try stack.connectNATS()
             let total = 20_000
