@@ -157,7 +157,7 @@ extension NATSConnection {
         try natsCheck(status, "publish to \(subject)")
     }
 
-    private func apiRequest<Response: Decodable>(
+    func apiRequest<Response: Decodable>(
         _ subject: String, body: [UInt8]?, operation: String, timeout: Duration
     ) throws(NATSError) -> Response {
         var reply: OpaquePointer?
