@@ -43,6 +43,8 @@ public final class HealthState: Sendable {
 
     public var status: HealthStatus { flags.withLock { $0.status } }
     public var isOK: Bool { status == .ready }
+    public var postgresConnected: Bool { flags.withLock { $0.postgresConnected } }
+    public var natsConnected: Bool { flags.withLock { $0.natsConnected } }
 
     /// Records whether the NATS connection is up; returns the status afterwards.
     @discardableResult

@@ -111,12 +111,31 @@ struct Daemon: Service {
         _ = try? notifier.ready(status: health.statusLine())
         logger.info("ready", metadata: ["workers": "\(workers.count)"])
 
-        // While running: poll consumer pending counts for the metrics.
-        while !stop.sleep(.seconds(5)) {
+        // While running: every 2 s, probe PostgreSQL (health says `degraded` while it is
+        // unreachable even when no message flows) and poll consumer info for the metrics.
+        var probe: PostgresConnection?
+        while !stop.sleep(.seconds(2)) {
+            let databaseAnswers: Bool
+            do {
+                let connection = try probe ?? PostgresConnection(conninfo: configuration.postgres.url)
+                probe = connection
+                _ = try connection.query("SELECT 1")
+                databaseAnswers = true
+            } catch {
+                probe?.close()
+                probe = nil
+                databaseAnswers = false
+            }
+            if databaseAnswers != health.postgresConnected {
+                health.setPostgresConnected(databaseAnswers)
+                if databaseAnswers { health.metrics.recordDatabaseReconnect() }
+                logger.log(
+                    level: databaseAnswers ? .notice : .error,
+                    databaseAnswers ? "PostgreSQL reachable again" : "PostgreSQL unreachable")
+                _ = try? notifier.status(health.statusLine())
+            }
             for spec in topology.consumers {
-                guard
-                    let info = try? nats.consumerInfo(
-                        stream: spec.stream, consumer: spec.configuration.durableName ?? "")
+                guard let info = try? nats.consumerInfo(stream: spec.stream, consumer: spec.configuration.durableName ?? "")
                 else { continue }
                 if let role = ConsumerRole(rawValue: spec.role) {
                     health.metrics.setConsumerPending(role, pending: info.pending, ackPending: UInt64(info.ackPending))
@@ -128,6 +147,7 @@ struct Daemon: Service {
                 break
             }
         }
+        probe?.close()
 
         health.markStopping()
         _ = try? notifier.stopping(status: "stopping: settling in-flight messages")

@@ -57,10 +57,12 @@ struct DaemonProcessTests {
         }
     }
 
+    /// The health JSON, whatever `banditd health`'s exit status (non-zero when not ok).
     private func health(_ stack: Stack) -> String? {
-        try? ChildProcess.run(
-            Self.binary, arguments: ["health", "--socket", stack.healthSocket],
-            logFile: stack.directory.appending("health.out"))
+        let output = try? ChildProcess.run(
+            "/bin/sh", arguments: ["-c", "\"$0\" health --socket \"$1\"; true", Self.binary, stack.healthSocket],
+            logFile: stack.directory.appending("health-\(UUID().uuidString).out"))
+        return output?.isEmpty == false ? output : nil
     }
 
     @Test func theDaemonGetsReadyProcessesAndStopsCleanlyOnSIGTERM() async throws {
@@ -219,6 +221,34 @@ struct DaemonProcessTests {
             let sums = try database.query("SELECT sum(n), sum(reward_sum) FROM bandit_state").rows[0]
             #expect(try sums.int(0) == total)
             #expect(abs(try sums.double(1) - expectedRewardSum) <= 1e-6)
+        }
+    }
+
+    @Test func healthIsDegradedWhileNATSOrPostgreSQLIsUnreachableAndReadyAgainAfter() async throws {
+        let postgres = try PostgresServer.requireCurrent()
+        try await withStack { stack in
+            let daemon = try ChildProcess(
+                Self.binary, arguments: ["run"], environment: stack.environment, logFile: stack.directory.appending("dg.log"))
+            try waitUntil(timeout: .seconds(30)) { health(stack)?.contains(#""status":"ready""#) == true }
+
+            stack.nats.kill()
+            try waitUntil(timeout: .seconds(20)) { health(stack)?.contains(#""status":"degraded""#) == true }
+            #expect(health(stack)?.contains(#""nats":{"connected":false"#) == true)
+            #expect(health(stack)?.contains(#""ok":false"#) == true)
+            try stack.nats.start()
+            try waitUntil(timeout: .seconds(30)) { health(stack)?.contains(#""status":"ready""#) == true }
+
+            let database = String(stack.databaseURL.split(separator: "/").last!)
+            try postgres.psql("ALTER DATABASE \(database) ALLOW_CONNECTIONS false")
+            try postgres.terminateBackends(database: database)
+            try waitUntil(timeout: .seconds(20)) { health(stack)?.contains(#""postgres":{"connected":false}"#) == true }
+            #expect(health(stack)?.contains(#""status":"degraded""#) == true)
+            try postgres.psql("ALTER DATABASE \(database) ALLOW_CONNECTIONS true")
+            try waitUntil(timeout: .seconds(20)) { health(stack)?.contains(#""status":"ready""#) == true }
+            #expect(stack.notify.lines.contains { $0.hasPrefix("STATUS=degraded") })
+
+            daemon.signal(SIGTERM)
+            #expect(daemon.waitForExit(timeout: .seconds(30)) == 0)
         }
     }
 
