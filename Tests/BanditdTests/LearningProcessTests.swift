@@ -137,7 +137,7 @@ struct LearningProcessTests {
             }
             try waitForProcessed(360, database)
             let before = try prodSnapshot(database)
-            #expect(before.count > 360)
+            #expect(before.count == 48 + 120 + 120 + 6)  // state (24 keys × 2 policies), decisions, routing, coverage
 
             let key = stack.directory.appending("planted.json")
             let simulate = try stack.banditd(
@@ -167,7 +167,7 @@ struct LearningProcessTests {
             #expect(ghost["mean"] as? Double == 0)
             #expect(ghost["score"] as? Double == 1)  // α·sqrt(xᵀx/λ) = 1
             let learned = ranked.filter { $0["arm_id"] as? String != "ghost" }
-            #expect(learned.count == 8)
+            #expect(learned.count == 4)  // agent 0 saw models a, c, e, g
             for arm in learned {
                 #expect((arm["n"] as? Int ?? 0) > 0)
                 #expect((arm["score"] as? Double ?? 0) > (arm["mean"] as? Double ?? 0))
@@ -192,6 +192,7 @@ struct LearningProcessTests {
 
             let report = try stack.banditd(["report", "convergence", "--planted", key], log: "report.log")
             #expect(report.status == 0, "\(report.output)")
+            print("report convergence (seed 5, \(outcomes) outcomes): \(report.output)")
             let figures = try #require(try stack.json(report.output) as? [String: Any])
             let matchRate = try #require(figures["match_rate"] as? Double)
             #expect(matchRate >= 0.7)
