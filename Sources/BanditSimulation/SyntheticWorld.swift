@@ -57,7 +57,8 @@ public struct SyntheticWorld: Sendable {
     public init(seed: UInt64, agentCount: Int = 24) {
         precondition(agentCount >= Self.segments, "need at least one agent per segment")
         self.seed = seed
-        self.agents = (0..<agentCount).map { "synth-agent-\($0 < 10 ? "0" : "")\($0)" }
+        // Agent ids carry the seed, so worlds of different seeds never share (or pool) state.
+        self.agents = (0..<agentCount).map { "synth-s\(seed)-agent-\($0 < 10 ? "0" : "")\($0)" }
         self.models = (0..<8).map { "model-\(Character(UnicodeScalar(UInt8(97 + $0))))" }
         var contexts: [SyntheticContext] = []
         for segment in 0..<Self.segments {
