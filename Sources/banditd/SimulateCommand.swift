@@ -16,7 +16,8 @@ struct SimulateCommand: ParsableCommand {
             24 agents in 3 segments, 8 models, 7 task types × 3 constraint bands × 3 segments = 63 cells, a hidden
             additive reward function with a planted optimal model per cell, and an ε-greedy logging policy
             (ε = 0.5) around the worst model of each cell. Each outcome is a signals.decision (egreedy_v2, d = 12,
-            propensities logged), then its feedback.reward (joined by decision_id) and a feedback.routing outcome.
+            propensities logged), then its feedback.reward (joined by decision_id) and a feedback.routing outcome,
+            published in chunks of 1,000 outcomes, decisions first.
             Everything, event ids included, is a function of --seed: a second run with the same seed is a duplicate.
             """
     )
@@ -47,10 +48,22 @@ struct SimulateCommand: ParsableCommand {
         }
         let log = SyntheticLog(world: SyntheticWorld(seed: seed), count: events)
         let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]  // byte-identical bodies for a seed
         func message(_ event: Event) throws -> NATSConnection.OutgoingMessage {
             NATSConnection.OutgoingMessage(
                 subject: event.subject.rawValue, headers: ["Nats-Msg-Id": event.eventID.uuidString.lowercased()],
                 body: Array(try encoder.encode(event)))
+        }
+        // The key first: a bad --out fails before anything is published (a re-run with the same seed
+        // then publishes duplicates only).
+        if let out {
+            do {
+                let keyEncoder = JSONEncoder()
+                keyEncoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try keyEncoder.encode(AnswerKey(log: log)).write(to: URL(fileURLWithPath: out))
+            } catch {
+                CommandOutput.fail("cannot write the answer key to \(out): \(error)")
+            }
         }
         let connection: NATSConnection
         do {
@@ -63,27 +76,22 @@ struct SimulateCommand: ParsableCommand {
         var duplicates = 0
         do {
             _ = try StreamTopology(configuration.nats).ensure(on: connection)
-            // Every decision is stored by JetStream before any reward is published.
-            let decisions = try log.outcomes.map { try message(log.decision($0)) }
-            let feedback = try log.outcomes.flatMap { [try message(log.reward($0)), try message(log.routing($0))] }
-            for batch in [decisions, feedback] {
-                for start in stride(from: 0, to: batch.count, by: 2_000) {
-                    let acks = try connection.publishPipelined(Array(batch[start..<min(batch.count, start + 2_000)]))
+            // In chunks of 1,000 outcomes: the decisions first (JetStream has stored every one before
+            // any of their rewards is published), then their rewards and routing outcomes. The
+            // feedback stream carries twice as many messages, so the daemon's signals consumer stays
+            // ahead and a reward rarely waits for its decision (if it does: nak with delay, CONTRACT §2).
+            for start in stride(from: 0, to: log.outcomes.count, by: 1_000) {
+                let chunk = log.outcomes[start..<min(log.outcomes.count, start + 1_000)]
+                let decisions = try chunk.map { try message(log.decision($0)) }
+                let feedback = try chunk.flatMap { [try message(log.reward($0)), try message(log.routing($0))] }
+                for batch in [decisions, feedback] {
+                    let acks = try connection.publishPipelined(batch)
                     published += acks.count
                     duplicates += acks.filter(\.duplicate).count
                 }
             }
         } catch {
             CommandOutput.fail("\(error)")
-        }
-        if let out {
-            do {
-                let keyEncoder = JSONEncoder()
-                keyEncoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try keyEncoder.encode(AnswerKey(log: log)).write(to: URL(fileURLWithPath: out))
-            } catch {
-                CommandOutput.fail("cannot write the answer key to \(out): \(error)")
-            }
         }
         CommandOutput.print(
             "{\"seed\":\(seed),\"outcomes\":\(log.outcomes.count),\"published\":\(published),"
