@@ -165,3 +165,32 @@ struct ConvergenceReportTests {
         #expect(empty.coveredCells == 0 && !empty.passed)
     }
 }
+
+struct ConvergenceAcrossSeedsTests {
+    static func inMemoryReport(seed: UInt64, outcomes: Int) -> ConvergenceReport {
+        let log = SyntheticLog(world: SyntheticWorld(seed: seed), count: outcomes)
+        var pooled: [String: ArmStatistics] = [:]
+        var logged: [LoggedDecision] = []
+        for outcome in log.outcomes {
+            pooled[outcome.model, default: .zero(dimension: 12)].add(
+                features: outcome.context.features, reward: outcome.reward)
+            logged.append(
+                LoggedDecision(
+                    features: outcome.context.features, armID: outcome.model, propensity: outcome.propensity,
+                    reward: outcome.reward))
+        }
+        return ConvergenceReport(key: AnswerKey(log: log), pooled: pooled, lambda: 1, logged: logged, minMatch: 0.7)
+    }
+
+    /// Not one lucky seed: twenty default-size worlds, and the process test's small one.
+    @Test func defaultSizeWorldsOfManySeedsReachTheThreshold() {
+        var rates: [Double] = []
+        for seed in UInt64(1)...20 {
+            let report = Self.inMemoryReport(seed: seed, outcomes: SyntheticLog.defaultOutcomes)
+            #expect(report.matchRate >= 0.7, "seed \(seed): \(report.matchRate)")
+            rates.append(report.matchRate)
+        }
+        print("match rates, seeds 1…20: min \(rates.min()!), mean \(rates.reduce(0, +) / 20)")
+        #expect(Self.inMemoryReport(seed: 5, outcomes: 1_500).passed)
+    }
+}
