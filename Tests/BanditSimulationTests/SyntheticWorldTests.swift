@@ -190,7 +190,7 @@ struct ConvergenceAcrossSeedsTests {
             #expect(report.matchRate >= 0.7, "seed \(seed): \(report.matchRate)")
             rates.append(report.matchRate)
         }
-        print("match rates, seeds 1…20: min \(rates.min()!), mean \(rates.reduce(0, +) / 20)")
+        print("match rates, seeds 1…20: min \(rates.min()!), max \(rates.max()!), mean \(rates.reduce(0, +) / 20)")
         #expect(Self.inMemoryReport(seed: 5, outcomes: 1_500).passed)
     }
 }
