@@ -217,6 +217,25 @@ struct LearningProcessTests {
             #expect(
                 (total["tier1_cells"] as? Int ?? 0) + (total["tier2_cells"] as? Int ?? 0) == expected)
             #expect((coverage["rows"] as? [Any])?.count == 24)
+            let agent = try database.query(
+                """
+                SELECT user_id, cells, tier1_cells, tier2_cells FROM cell_coverage
+                WHERE source = 'synthetic' ORDER BY user_id LIMIT 1
+                """
+            ).rows[0]
+            let one = try stack.banditd(
+                ["report", "cells", "--user", try agent.string(0), "--source", "synthetic"], log: "cells-user.log")
+            let oneCoverage = try #require(try stack.json(one.output) as? [String: Any])
+            let rows = try #require(oneCoverage["rows"] as? [[String: Any]])
+            #expect(rows.count == 1)
+            #expect(rows.first?["cells"] as? Int == (try agent.int(1)))
+            #expect(rows.first?["tier1_cells"] as? Int == (try agent.int(2)))
+            #expect(rows.first?["tier2_cells"] as? Int == (try agent.int(3)))
+            #expect((oneCoverage["total"] as? [String: Any])?["cells"] as? Int == (try agent.int(1)))
+            // A missing answer key is an error (1), not a failed threshold (2).
+            let missing = try stack.banditd(
+                ["report", "convergence", "--planted", stack.directory.appending("nope.json")], log: "missing.log")
+            #expect(missing.status == 1 && missing.output.contains("cannot read the answer key"))
 
             // score from the synthetic state; the learned best arm of a cell leads.
             let planted = try JSONDecoder().decode(AnswerKey.self, from: Data(contentsOf: URL(fileURLWithPath: key)))
