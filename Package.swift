@@ -30,6 +30,8 @@ let package = Package(
         // Pure core.
         .target(name: "BanditCore"),
         .target(name: "BanditMath"),
+        // The synthetic world with a planted optimum and the convergence report's math (no I/O).
+        .target(name: "BanditSimulation", dependencies: ["BanditCore", "BanditMath"]),
 
         // Thin owners of the C handles.
         .target(name: "NATSKit", dependencies: ["CNATS"]),
@@ -59,7 +61,7 @@ let package = Package(
             name: "banditd",
             dependencies: [
                 "BanditCore", "BanditMath", "BanditConfig", "BanditStore", "BanditTopology", "BanditWorker",
-                "BanditOperations", "NATSKit", "PostgresKit",
+                "BanditOperations", "BanditSimulation", "NATSKit", "PostgresKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,6 +83,7 @@ let package = Package(
 
         .testTarget(name: "BanditCoreTests", dependencies: ["BanditCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BanditMathTests", dependencies: ["BanditMath"]),
+        .testTarget(name: "BanditSimulationTests", dependencies: ["BanditSimulation", "BanditCore", "BanditMath"]),
         .testTarget(name: "BanditConfigTests", dependencies: ["BanditConfig"]),
         .testTarget(name: "NATSKitTests", dependencies: ["NATSKit", "TestSupport"]),
         .testTarget(
@@ -93,7 +96,7 @@ let package = Package(
         // Runs the built `banditd` binary against real servers.
         .testTarget(
             name: "BanditdTests",
-            dependencies: ["BanditCore", "NATSKit", "PostgresKit", "TestSupport"]),
+            dependencies: ["BanditCore", "BanditSimulation", "NATSKit", "PostgresKit", "TestSupport"]),
         .testTarget(name: "BanditTopologyTests", dependencies: ["BanditTopology", "NATSKit", "TestSupport"]),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"]),
         .testTarget(name: "BanditStoreTests", dependencies: ["BanditStore", "PostgresKit", "TestSupport"]),

@@ -9,6 +9,9 @@ struct Banditd: AsyncParsableCommand {
         abstract:
             "Turns user signals and feedback from NATS JetStream into per-user contextual-bandit state in PostgreSQL.",
         version: version,
-        subcommands: [RunCommand.self, MigrateCommand.self, StreamsCommand.self, HealthCommand.self, DlqCommand.self]
+        subcommands: [
+            RunCommand.self, MigrateCommand.self, StreamsCommand.self, HealthCommand.self, DlqCommand.self,
+            ScoreCommand.self, SimulateCommand.self, ReportCommand.self,
+        ]
     )
 }
