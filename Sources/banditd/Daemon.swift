@@ -135,7 +135,9 @@ struct Daemon: Service {
                 _ = try? notifier.status(health.statusLine())
             }
             for spec in topology.consumers {
-                guard let info = try? nats.consumerInfo(stream: spec.stream, consumer: spec.configuration.durableName ?? "")
+                guard
+                    let info = try? nats.consumerInfo(
+                        stream: spec.stream, consumer: spec.configuration.durableName ?? "")
                 else { continue }
                 if let role = ConsumerRole(rawValue: spec.role) {
                     health.metrics.setConsumerPending(role, pending: info.pending, ackPending: UInt64(info.ackPending))

@@ -228,7 +228,8 @@ struct DaemonProcessTests {
         let postgres = try PostgresServer.requireCurrent()
         try await withStack { stack in
             let daemon = try ChildProcess(
-                Self.binary, arguments: ["run"], environment: stack.environment, logFile: stack.directory.appending("dg.log"))
+                Self.binary, arguments: ["run"], environment: stack.environment,
+                logFile: stack.directory.appending("dg.log"))
             try waitUntil(timeout: .seconds(30)) { health(stack)?.contains(#""status":"ready""#) == true }
 
             stack.nats.kill()
