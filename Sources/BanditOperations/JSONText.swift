@@ -4,10 +4,11 @@ import Foundation
     import Glibc
 #endif
 
-/// The few JSON fragments the health socket writes by hand (fixed shape and key order).
-enum JSONText {
+/// The few JSON fragments the health socket writes by hand (fixed shape and key order). `string`
+/// is also what the JSON log lines and `banditd score` quote strings with.
+public enum JSONText {
     /// A JSON string literal with the required escapes.
-    static func string(_ value: String) -> String {
+    public static func string(_ value: String) -> String {
         var out = "\""
         for scalar in value.unicodeScalars {
             switch scalar {

@@ -1,4 +1,5 @@
 import BanditConfig
+import BanditOperations
 import Foundation
 import Logging
 import Synchronization
@@ -85,20 +86,7 @@ struct JSONLogHandler: LogHandler {
     }
 
     static func appendString(_ text: String, to line: inout String) {
-        line += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case _ where scalar.value < 0x20:
-                line += String(format: "\\u%04x", scalar.value)
-            default: line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
+        line += JSONText.string(text)
     }
 
     static func timestamp(_ date: Date) -> String {

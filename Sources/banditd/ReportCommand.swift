@@ -2,6 +2,7 @@ import ArgumentParser
 import BanditConfig
 import BanditCore
 import BanditMath
+import BanditOperations
 import BanditSimulation
 import BanditStore
 import Foundation
@@ -132,8 +133,8 @@ struct ReportCommand: ParsableCommand {
                 CommandOutput.fail("\(error)")
             }
             func object(_ coverage: CellCoverage) -> String {
-                "{\"user_id\":\(coverage.userID.map(JSONString.quote) ?? "null"),"
-                    + "\"source\":\(coverage.source.map(JSONString.quote) ?? "null"),"
+                "{\"user_id\":\(coverage.userID.map(JSONText.string) ?? "null"),"
+                    + "\"source\":\(coverage.source.map(JSONText.string) ?? "null"),"
                     + "\"cells\":\(coverage.cells),\"tier1_cells\":\(coverage.tier1Cells),"
                     + "\"tier2_cells\":\(coverage.tier2Cells)}"
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BanditConfig
 import BanditCore
 import BanditMath
+import BanditOperations
 import BanditStore
 import Foundation
 import PostgresKit
@@ -109,29 +110,9 @@ enum ScoreOutput {
     /// `[{"arm_id":…,"score":…,"mean":…,"n":…}, …]` in ranking order.
     static func json(_ ranked: [RankedArm]) -> String {
         let items = ranked.map {
-            "{\"arm_id\":\(JSONString.quote($0.armID)),\"score\":\($0.score),\"mean\":\($0.mean),\"n\":\($0.n)}"
+            "{\"arm_id\":\(JSONText.string($0.armID)),\"score\":\($0.score),\"mean\":\($0.mean),\"n\":\($0.n)}"
         }
         return "[" + items.joined(separator: ",") + "]"
-    }
-}
-
-enum JSONString {
-    static func quote(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BanditConfig
 import BanditCore
+import BanditOperations
 import BanditSimulation
 import BanditTopology
 import Foundation
@@ -95,6 +96,6 @@ struct SimulateCommand: ParsableCommand {
         }
         CommandOutput.print(
             "{\"seed\":\(seed),\"outcomes\":\(log.outcomes.count),\"published\":\(published),"
-                + "\"duplicates\":\(duplicates),\"answer_key\":\(out.map(JSONString.quote) ?? "null")}")
+                + "\"duplicates\":\(duplicates),\"answer_key\":\(out.map(JSONText.string) ?? "null")}")
     }
 }
