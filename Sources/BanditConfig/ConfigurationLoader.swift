@@ -11,7 +11,7 @@ public enum ConfigurationLoader {
         "NATS_TLS_KEY", "NATS_DURABLE_PREFIX", "NATS_MAX_DELIVER", "NATS_ACK_WAIT_S", "NATS_MAX_ACK_PENDING",
         "NATS_STREAM_REPLICAS",
         "DATABASE_URL", "BANDITD_MIGRATE_ON_START", "BANDITD_BATCH_SIZE", "BANDITD_MAX_WAIT_MS",
-        "BANDITD_WORKERS_PER_CONSUMER", "BANDITD_HEALTH_SOCKET", "LOG_LEVEL",
+        "BANDITD_WORKERS_PER_CONSUMER", "BANDITD_SHUTDOWN_GRACE_S", "BANDITD_HEALTH_SOCKET", "LOG_LEVEL",
     ]
 
     public static func load(
@@ -168,6 +168,9 @@ public enum ConfigurationLoader {
         }
         if let workers = try integer("BANDITD_WORKERS_PER_CONSUMER", in: 1...64) {
             configuration.processing.workersPerConsumer = workers
+        }
+        if let grace = try integer("BANDITD_SHUTDOWN_GRACE_S", in: 1...3600) {
+            configuration.processing.shutdownGrace = .seconds(grace)
         }
         if let socket = value("BANDITD_HEALTH_SOCKET") { configuration.healthSocket = socket }
         if let level = value("LOG_LEVEL") {

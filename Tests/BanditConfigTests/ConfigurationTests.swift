@@ -169,7 +169,7 @@ struct EnvironmentOverrideTests {
                 "NATS_CREDS": "/c.creds", "NATS_TLS_CA": "/ca.pem", "NATS_TLS_CERT": "/c.pem", "NATS_TLS_KEY": "/k.pem",
                 "BANDITD_MIGRATE_ON_START": "false", "BANDITD_BATCH_SIZE": "32", "BANDITD_MAX_WAIT_MS": "5",
                 "BANDITD_WORKERS_PER_CONSUMER": "3", "NATS_MAX_ACK_PENDING": "77", "NATS_STREAM_REPLICAS": "3",
-                "NATS_ACK_WAIT_S": "7",
+                "NATS_ACK_WAIT_S": "7", "BANDITD_SHUTDOWN_GRACE_S": "9",
             ], to: &configuration)
         #expect(configuration.nats.servers == ["nats://n1:4222", "nats://n2:4222"])
         #expect(configuration.nats.durablePrefix == "fp")
@@ -191,6 +191,7 @@ struct EnvironmentOverrideTests {
         #expect(configuration.nats.maxAckPending == 77)
         #expect(configuration.nats.streamReplicas == 3)
         #expect(configuration.nats.ackWait == .seconds(7))
+        #expect(configuration.processing.shutdownGrace == .seconds(9))
     }
 
     @Test func anEmptyVariableCountsAsUnset() throws {
