@@ -10,12 +10,3 @@ public protocol WorkerObserver: Sendable {
     /// PostgreSQL reachability as the worker last saw it; `reconnected` after an outage ended.
     func database(connected: Bool, reconnected: Bool)
 }
-
-/// Reports nothing (tools, tests).
-public struct SilentWorkerObserver: WorkerObserver {
-    public init() {}
-    public func loopBeat(role: String, worker: Int) {}
-    public func fetched(role: String, count: Int, redelivered: Int) {}
-    public func settled(role: String, acked: Int, naked: Int, deadLettered: [String], applySeconds: Double?) {}
-    public func database(connected: Bool, reconnected: Bool) {}
-}
