@@ -1,5 +1,5 @@
 // `make chaos`: faults while the real `banditd` drains a known set of events, then exactly-once
-// proven from the database and the DEADLETTER stream alone. See README "Proof under faults".
+// proven from the database and the DEADLETTER stream alone (`make chaos`, `CHAOS_ARGS=--quick`).
 import Foundation
 import NATSKit
 import PostgresKit
