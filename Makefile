@@ -10,7 +10,7 @@ CURRENT_NATS_SERVER ?= $(TOOLS_DIR)/nats-current/bin/nats-server
 NATS_SUITES ?= NATSKitTests|BanditTopologyTests|BanditWorkerTests|BanditdTests
 RESULTS := $(CURDIR)/.build/test-results
 
-.PHONY: build release test lint format run clean-local tools deps bench
+.PHONY: build release test lint format run clean-local tools deps bench chaos
 
 ## Installs the Debian packages the build and the tests need (as root, or with sudo).
 deps:
@@ -70,3 +70,14 @@ bench: deps
 	swift build -c release --product banditd
 	swift build -c release --product BanditBench
 	.build/release/BanditBench --out bench/results/latest.json $(BENCH_ARGS)
+
+## Fault suite (release build, real servers, the real daemon): SIGKILLs, PostgreSQL and nats-server
+## restarts, a PostgreSQL outage, a cluster leader stopped, shared consumers; exactly-once proven
+## from the database. CHAOS_ARGS=--quick for a short run, --only NAME for one scenario.
+## SCRATCH moves the build folder (swift build --scratch-path).
+CHAOS_ARGS ?=
+SCRATCH ?= .build
+chaos: deps
+	swift build -c release --scratch-path "$(SCRATCH)" --product banditd
+	swift build -c release --scratch-path "$(SCRATCH)" --product BanditChaos
+	"$(SCRATCH)/release/BanditChaos" $(CHAOS_ARGS)

@@ -80,6 +80,10 @@ let package = Package(
         .executableTarget(
             name: "BanditBench",
             dependencies: ["BanditCore", "NATSKit", "PostgresKit", "TestServers"]),
+        // `make chaos`: faults while the daemon drains; exactly-once proven from the database.
+        .executableTarget(
+            name: "BanditChaos",
+            dependencies: ["BanditCore", "BanditMath", "NATSKit", "PostgresKit", "TestServers"]),
 
         .testTarget(name: "BanditCoreTests", dependencies: ["BanditCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BanditMathTests", dependencies: ["BanditMath"]),

@@ -14,7 +14,7 @@ struct BenchOptions {
     var rate = 2000
     var steadySeconds = 30
     var output = "bench/results/latest.json"
-    /// Run only the scenarios whose key contains this (decode, raw, drain, steady).
+    /// Run only the scenarios whose key contains this (decode, raw, drain, scale-out, cluster, steady).
     var only: String?
 
     init(_ arguments: ArraySlice<String>) {
@@ -141,16 +141,20 @@ struct Bench {
     // MARK: The daemon
 
     /// Publishes a backlog, starts `banditd run`, and measures how fast it drains.
-    func drain(name: String, mix: Mix, events count: Int, batchSize: Int) throws -> DrainResult {
-        let stack = try DaemonStack(bench: self, batchSize: batchSize)
+    /// `daemons` daemons share the consumers; `cluster` runs the 3-node cluster of
+    /// deploy/nats-cluster.sh with R3 streams instead of one nats-server.
+    func drain(
+        name: String, mix: Mix, events count: Int, batchSize: Int, daemons: Int = 1, cluster: Bool = false
+    ) throws -> DrainResult {
+        let stack = try DaemonStack(bench: self, batchSize: batchSize, cluster: cluster)
         defer { stack.stop() }
         let events = EventMix.make(mix, count: count)
         try publishInChunks(stack.connection, events.map(EventMix.outgoing))
-        let daemon = try stack.startDaemon()
+        let processes = try (0..<daemons).map { try stack.startDaemon(index: $0) }
         try waitUntil(timeout: .seconds(1800), poll: .milliseconds(200)) { stack.isDrained() }
-        let peakRSS = DaemonStack.peakRSSKiB(pid: daemon.pid)
-        daemon.signal(SIGTERM)
-        _ = daemon.waitForExit(timeout: .seconds(30))
+        let peakRSS = processes.map { DaemonStack.peakRSSKiB(pid: $0.pid) }.max() ?? 0
+        for daemon in processes { daemon.signal(SIGTERM) }
+        for daemon in processes { _ = daemon.waitForExit(timeout: .seconds(30)) }
         let span = try stack.database.query(
             "SELECT extract(epoch FROM max(processed_at) - min(processed_at))::float8, count(*) FROM processed_events"
         ).rows[0]
@@ -158,7 +162,7 @@ struct Bench {
         let applied = try span.int(1)
         let redelivered = stack.redeliveredCount()
         return DrainResult(
-            name: name, events: applied, batchSize: batchSize, seconds: seconds,
+            name: name, events: applied, batchSize: batchSize, daemons: daemons, seconds: seconds,
             eventsPerSecond: Double(applied) / max(seconds, 0.001), peakRSSKiB: peakRSS, naks: redelivered,
             deadLettered: stack.deadLetterCount())
     }
@@ -224,7 +228,8 @@ struct Bench {
 
 /// nats-server + a fresh database + `banditd streams ensure` / `migrate`, ready for `banditd run`.
 final class DaemonStack {
-    let nats: NATSServer
+    let nats: NATSServer?
+    let cluster: BenchCluster?
     let connection: NATSConnection
     let database: PostgresConnection
     let directory: TemporaryDirectory
@@ -232,10 +237,20 @@ final class DaemonStack {
     let healthSocket: String
     let binary: String
 
-    init(bench: Bench, batchSize: Int) throws {
+    init(bench: Bench, batchSize: Int, cluster useCluster: Bool = false) throws {
         binary = bench.daemonBinary
-        nats = try NATSServer.start()
-        connection = try NATSConnection(options: NATSConnectionOptions(servers: [nats.url]))
+        let urls: [String]
+        if useCluster {
+            cluster = try BenchCluster()
+            nats = nil
+            urls = BenchCluster.urls
+        } else {
+            let server = try NATSServer.start()
+            nats = server
+            cluster = nil
+            urls = [server.url]
+        }
+        connection = try NATSConnection(options: NATSConnectionOptions(servers: urls))
         let name = try bench.postgres.createDatabase()
         let url = bench.postgres.conninfo(database: name)
         database = try PostgresConnection(conninfo: url)
@@ -244,7 +259,8 @@ final class DaemonStack {
         var environment = ProcessInfo.processInfo.environment.filter {
             !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_") && $0.key != "NOTIFY_SOCKET"
         }
-        environment["NATS_URL"] = nats.url
+        environment["NATS_URL"] = urls.joined(separator: ",")
+        if useCluster { environment["NATS_STREAM_REPLICAS"] = "3" }
         environment["DATABASE_URL"] = url
         environment["BANDITD_HEALTH_SOCKET"] = healthSocket
         environment["BANDITD_BATCH_SIZE"] = String(batchSize)
@@ -257,9 +273,11 @@ final class DaemonStack {
         try ChildProcess.run(binary, arguments: ["streams", "ensure"], environment: environment, logFile: log)
     }
 
-    func startDaemon() throws -> ChildProcess {
-        try ChildProcess(
-            binary, arguments: ["run"], environment: environment, logFile: directory.appending("banditd.log"))
+    func startDaemon(index: Int = 0) throws -> ChildProcess {
+        var environment = self.environment
+        if index > 0 { environment["BANDITD_HEALTH_SOCKET"] = directory.appending("health-\(index).sock") }
+        return try ChildProcess(
+            binary, arguments: ["run"], environment: environment, logFile: directory.appending("banditd-\(index).log"))
     }
 
     /// Both consumers have delivered everything and hold nothing unacknowledged.
@@ -284,7 +302,8 @@ final class DaemonStack {
     func stop() {
         connection.close()
         database.close()
-        nats.stop()
+        nats?.stop()
+        cluster?.stop()
         directory.remove()
     }
 
@@ -302,5 +321,36 @@ extension Duration {
     var seconds: Double {
         let (whole, attoseconds) = components
         return Double(whole) + Double(attoseconds) / 1e18
+    }
+}
+
+/// The 3-node loopback cluster of deploy/nats-cluster/ (ports 4231-4233), via its script.
+final class BenchCluster {
+    static let urls = ["nats://127.0.0.1:4231", "nats://127.0.0.1:4232", "nats://127.0.0.1:4233"]
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("deploy/nats-cluster.sh").path
+    let directory: TemporaryDirectory
+    let environment: [String: String]
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "banditd-bench-cluster")
+        var environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_")
+        }
+        environment["NATS_CLUSTER_DATA"] = directory.appending("cluster")
+        if let server = ProcessInfo.processInfo.environment["BANDITD_TEST_NATS_SERVER"] {
+            environment["NATS_SERVER"] = server
+        }
+        self.environment = environment
+        try ChildProcess.run(
+            "/bin/bash", arguments: [Self.script, "start"], environment: environment,
+            logFile: directory.appending("script.log"), timeout: .seconds(90))
+    }
+
+    func stop() {
+        _ = try? ChildProcess.run(
+            "/bin/bash", arguments: [Self.script, "stop"], environment: environment,
+            logFile: directory.appending("script.log"))
+        directory.remove()
     }
 }

@@ -4,6 +4,8 @@ struct DrainResult: Codable {
     var name: String
     var events: Int
     var batchSize: Int
+    /// Daemons sharing the consumers.
+    var daemons: Int = 1
     var seconds: Double
     var eventsPerSecond: Double
     var peakRSSKiB: Int
@@ -59,6 +61,10 @@ struct BenchResults: Codable {
     var drainMixed: DrainResult?
     var drainJoined: DrainResult?
     var drainBatchOne: DrainResult?
+    /// The same drain with 1, 2 and 3 daemons sharing the consumers on this machine.
+    var scaleOut: [DrainResult] = []
+    /// The same drain on one nats-server (R1) and on the 3-node cluster (R3).
+    var clusterComparison: [DrainResult] = []
     var steady: SteadyResult?
 
     func write(to path: String) {
@@ -81,9 +87,9 @@ struct BenchResults: Codable {
             "| raw broker: pull 256 + ack, \(number(rawPullAck["messages"])) msgs | \(number(rawPullAck["messages_per_s"])) msgs/s |",
             "| raw database: COPY \(number(rawCopy["rows"])) ledger rows | \(number(rawCopy["rows_per_s"])) rows/s |",
         ]
-        for drain in [drainMixed, drainJoined, drainBatchOne].compactMap({ $0 }) {
+        for drain in [drainMixed, drainJoined, drainBatchOne].compactMap({ $0 }) + scaleOut + clusterComparison {
             lines.append(
-                "| \(drain.name): \(drain.events) events, batch \(drain.batchSize) | \(number(drain.eventsPerSecond)) events/s (\(number(drain.seconds)) s, \(drain.naks) redelivered, \(drain.deadLettered) dead-lettered, peak RSS \(drain.peakRSSKiB / 1024) MiB) |"
+                "| \(drain.name): \(drain.events) events, batch \(drain.batchSize), \(drain.daemons) daemon(s) | \(number(drain.eventsPerSecond)) events/s (\(number(drain.seconds)) s, \(drain.naks) redelivered, \(drain.deadLettered) dead-lettered, peak RSS \(drain.peakRSSKiB / 1024) MiB) |"
             )
         }
         if let steady {

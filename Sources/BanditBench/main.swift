@@ -33,6 +33,23 @@ do {
         results.drainBatchOne = try bench.drain(
             name: "drain, batch size 1 (naive per message)", mix: .inline, events: options.batchOneEvents, batchSize: 1)
     }
+    for daemons in 1...3 where bench.wants("scale-out-\(daemons)") {
+        results.scaleOut.append(
+            try bench.drain(
+                name: "scale-out on one machine", mix: .inline, events: options.events,
+                batchSize: 256, daemons: daemons))
+    }
+    if bench.wants("cluster-single") {
+        results.clusterComparison.append(
+            try bench.drain(
+                name: "one nats-server, R1 streams", mix: .inline, events: options.events, batchSize: 256))
+    }
+    if bench.wants("cluster-r3") {
+        results.clusterComparison.append(
+            try bench.drain(
+                name: "3-node NATS cluster, R3 streams", mix: .inline, events: options.events, batchSize: 256,
+                cluster: true))
+    }
     if bench.wants("steady") { results.steady = try bench.steady(rate: options.rate, seconds: options.steadySeconds) }
 } catch {
     FileHandle.standardError.write(Data("bench failed: \(error)\n".utf8))
