@@ -33,6 +33,8 @@ def main() -> int:
     tests_dir = pathlib.Path(sys.argv[1])
     suites = integration_suites(tests_dir)
     status = 0
+    total_passed = 0
+    total_failed = 0
     for argument in sys.argv[2:]:
         path, _, label = argument.partition("=")
         try:
@@ -49,8 +51,14 @@ def main() -> int:
             f"{label}: {len(cases)} tests, {len(integration)} of them integration tests against real servers, "
             f"{len(failed)} failed, {len(skipped)} skipped"
         )
+        total_passed += len(cases) - len(failed) - len(skipped)
+        total_failed += len(failed)
         if failed or skipped or not integration:
             status = 1
+    closing = f"tests: {total_passed} passed, {total_failed} failed"
+    print(closing)
+    summary = pathlib.Path(sys.argv[2].partition("=")[0]).parent / "summary.txt"
+    summary.write_text(closing + "\n")
     return status
 
 
