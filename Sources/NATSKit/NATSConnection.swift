@@ -145,6 +145,10 @@ public final class NATSConnection: @unchecked Sendable {
         if let creds = options.credentialsFile {
             try natsCheck(natsOptions_SetUserCredentialsFromFiles(opts, creds, nil), "load credentials file \(creds)")
         }
+        if let nkey = options.nkey {
+            try natsCheck(
+                natsOptions_SetNKeyFromSeed(opts, nkey.publicKey, nkey.seedFile), "load nkey seed \(nkey.seedFile)")
+        }
         if let tls = options.tls {
             try natsCheck(natsOptions_SetSecure(opts, true), "enable TLS")
             if let ca = tls.caFile {
