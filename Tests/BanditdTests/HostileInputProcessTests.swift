@@ -191,7 +191,7 @@ struct HostileInputProcessTests {
                 }
             }
             let started = ContinuousClock.now
-            try nats.publishPipelined(messages)
+            _ = try nats.publishPipelined(messages)
             let publishTime = ContinuousClock.now - started
             let database = try stack.connectDatabase()
             try waitUntil(timeout: .seconds(90)) {
@@ -270,7 +270,7 @@ struct HostileInputProcessTests {
                                     HostileCorpus.inlineReward(user: "soak-\(n % 500)", arm: "arm-\(n % 7)").utf8)))
                     }
                 }
-                try nats.publishPipelined(messages)
+                _ = try nats.publishPipelined(messages)
                 published += rate
                 let resources = try processResources(daemon.pid)
                 samples.append((second, resources.rssKB, resources.fds))

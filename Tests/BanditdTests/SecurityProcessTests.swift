@@ -45,7 +45,7 @@ struct SecurityProcessTests {
                         caFile: certificates.caFile, certificateFile: certificates.clientCertificate,
                         keyFile: certificates.clientKey)))
             #expect(good.isConnected)
-            try good.publish(subject: "tls.check", body: Array("hello".utf8))
+            try good.flush()
 
             // No client certificate: the server refuses the handshake — an error, not a hang.
             var started = ContinuousClock.now

@@ -61,6 +61,9 @@ struct NKeyAndCredentialsTests {
             stranger_account = keypair("account")
             stranger = keypair("user")
             out["operator_jwt"] = jwt(operator, operator["public"], "banditd-test-operator", {"type": "operator", "version": 2})
+            system = keypair("account")
+            out["system_public"] = system["public"]
+            out["system_jwt"] = jwt(operator, system["public"], "SYS", {"type": "account", "version": 2})
             out["account_public"] = account["public"]
             out["account_jwt"] = jwt(operator, account["public"], "BANDITD", {"type": "account", "version": 2, "limits": limits})
             user_nats = {"type": "user", "version": 2, "pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1}
@@ -174,8 +177,10 @@ struct NKeyAndCredentialsTests {
                 extraConfiguration: """
                     operator: \(try value("operator_jwt"))
                     resolver: MEMORY
+                    system_account: \(try value("system_public"))
                     resolver_preload: {
                       \(try value("account_public")): \(try value("account_jwt"))
+                      \(try value("system_public")): \(try value("system_jwt"))
                     }
                     """)
             defer { server.stop() }
