@@ -167,7 +167,7 @@ struct HostileInputProcessTests {
             let daemon = try stack.startDaemon(environment: environment, log: "hostile.log")
             defer { daemon.stop() }
             let nats = try stack.connectNATS()
-            let rounds = 4
+            let rounds = 10
             let goodPerBad = 3
             var messages: [NATSConnection.OutgoingMessage] = []
             var expectedReason: [String: (name: String, reason: String)] = [:]
