@@ -139,6 +139,64 @@ struct SecurityProcessTests {
         }
     }
 
+    @Test func theDaemonGetsReadyWithACredsFileAndAForeignOneIsAClearStartupError() async throws {
+        let postgres = try PostgresServer.requireCurrent()
+        try await onDedicatedThread {
+            let directory = try TemporaryDirectory(prefix: "banditd-sec")
+            defer { directory.remove() }
+            let notify = try NotifySocket(directory: directory.path)
+            defer { notify.close() }
+            let keys = try NATSCredentials.generate(jwt: true, in: directory)
+            func value(_ key: String) throws -> String {
+                guard let value = keys[key] as? String else { throw TestSupportError("no \(key)") }
+                return value
+            }
+            let creds = directory.appending("user.creds")
+            try NATSCredentials.writeCreds(jwt: try value("user_jwt"), seed: try value("user_seed"), to: creds)
+            let foreign = directory.appending("foreign.creds")
+            try NATSCredentials.writeCreds(
+                jwt: try value("stranger_jwt"), seed: try value("stranger_seed"), to: foreign)
+            let server = try NATSServer.start(extraConfiguration: try NATSCredentials.operatorConfiguration(keys))
+            defer { server.stop() }
+            let database = try postgres.createDatabase()
+            var environment = Self.environment(
+                natsURL: server.url, databaseURL: "postgresql://postgres@127.0.0.1:\(postgres.port)/\(database)",
+                directory: directory, notify: notify)
+
+            // A user of another account (not signed by the server's operator): exits at once.
+            environment["NATS_CREDS"] = foreign
+            let refused = try ChildProcess(
+                Self.binary, arguments: ["run"], environment: environment, logFile: directory.appending("foreign.log"))
+            defer { refused.stop() }
+            let status = refused.waitForExit(timeout: .seconds(15))
+            #expect(status != nil && status != 0, "\(refused.log())")
+            #expect(refused.log().contains("Authorization Violation"), "\(refused.log())")
+            #expect(!refused.log().contains(try value("stranger_seed")))
+
+            // The operator's user: streams, consumers and one event through JetStream.
+            environment["NATS_CREDS"] = creds
+            let daemon = try ChildProcess(
+                Self.binary, arguments: ["run"], environment: environment, logFile: directory.appending("creds.log"))
+            defer { daemon.stop() }
+            try waitUntil(timeout: .seconds(30)) {
+                guard daemon.isRunning else { throw TestSupportError("banditd exited: \(daemon.log())") }
+                return notify.lines.contains("READY=1")
+            }
+            let nats = try NATSConnection(options: NATSConnectionOptions(servers: [server.url], credentialsFile: creds))
+            let reward = try OperationsStack.inlineReward(
+                user: "creds-user", policy: "linucb_v1", arm: "a1", features: [0.1, 0.2, 0.3, 0.4, 0.5], reward: 1)
+            try nats.publish(subject: "feedback.reward", body: reward.body)
+            let connection = try PostgresConnection(
+                conninfo: "postgresql://postgres@127.0.0.1:\(postgres.port)/\(database)")
+            try waitUntil(timeout: .seconds(20)) {
+                try connection.query("SELECT count(*) FROM processed_events").rows[0].int(0) == 1
+            }
+            daemon.signal(SIGTERM)
+            #expect(daemon.waitForExit(timeout: .seconds(30)) == 0)
+            #expect(!daemon.log().contains(try value("user_seed")))
+        }
+    }
+
     @Test func aDaemonWithoutItsClientCertificateOrWithAWrongNATSPasswordExitsAtOnceNamingTheError() async throws {
         let postgres = try PostgresServer.requireCurrent()
         try await onDedicatedThread {
