@@ -68,10 +68,17 @@ public final class NATSConnection: @unchecked Sendable {
         let status = natsConnection_Connect(&connection, opts)
         guard status == NATS_OK, let connection else {
             Unmanaged<ConnectionMonitor>.fromOpaque(closure).release()
+            // A server that verifies client certificates just closes the connection: say which
+            // certificate (if any) was offered, or the error reads as a bare protocol error.
+            let tlsNote = options.tls.map { tls in
+                tls.certificateFile.map { " over TLS with client certificate \($0)" }
+                    ?? " over TLS without a client certificate"
+            }
             throw NATSError(
                 library: status,
                 operation:
-                    "connect to \(options.servers.map(NATSConnectionOptions.redactingURL).joined(separator: ","))")
+                    "connect to \(options.servers.map(NATSConnectionOptions.redactingURL).joined(separator: ","))"
+                    + (tlsNote ?? ""))
         }
         self.handle = connection
         self.monitor = monitor
@@ -144,6 +151,10 @@ public final class NATSConnection: @unchecked Sendable {
         }
         if let creds = options.credentialsFile {
             try natsCheck(natsOptions_SetUserCredentialsFromFiles(opts, creds, nil), "load credentials file \(creds)")
+        }
+        if let nkey = options.nkey {
+            try natsCheck(
+                natsOptions_SetNKeyFromSeed(opts, nkey.publicKey, nkey.seedFile), "load nkey seed \(nkey.seedFile)")
         }
         if let tls = options.tls {
             try natsCheck(natsOptions_SetSecure(opts, true), "enable TLS")

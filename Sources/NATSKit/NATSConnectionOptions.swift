@@ -23,6 +23,16 @@ public struct NATSConnectionOptions: Sendable, CustomStringConvertible {
         }
     }
 
+    public struct NKey: Sendable, Equatable {
+        public var publicKey: String
+        public var seedFile: String
+
+        public init(publicKey: String, seedFile: String) {
+            self.publicKey = publicKey
+            self.seedFile = seedFile
+        }
+    }
+
     /// Server URLs (`nats://host:port`, `tls://host:port`); the client picks among them and
     /// learns the rest of a cluster from the server.
     public var servers: [String]
@@ -32,6 +42,9 @@ public struct NATSConnectionOptions: Sendable, CustomStringConvertible {
     /// A `.creds` file (user JWT + nkey seed), as `nsc` writes it.
     public var credentialsFile: String?
     public var tls: TLS?
+    /// NKey authentication (a server `authorization { users: [{nkey: U…}] }`): the user's public
+    /// key and a file holding its seed (`SU…`); the seed signs the server's nonce.
+    public var nkey: NKey?
     /// The client name the server shows in its connection list.
     public var name: String
     public var connectTimeout: Duration
@@ -73,6 +86,7 @@ public struct NATSConnectionOptions: Sendable, CustomStringConvertible {
         if password != nil { parts.append("password=<redacted>") }
         if token != nil { parts.append("token=<redacted>") }
         if let credentialsFile { parts.append("creds=\(credentialsFile)") }
+        if let nkey { parts.append("nkey=\(nkey.publicKey)") }
         if tls != nil { parts.append("tls=on") }
         return parts.joined(separator: " ")
     }
