@@ -229,7 +229,7 @@ struct Bench {
 /// nats-server + a fresh database + `banditd streams ensure` / `migrate`, ready for `banditd run`.
 final class DaemonStack {
     let nats: NATSServer?
-    let cluster: BenchCluster?
+    let cluster: NATSCluster?
     let connection: NATSConnection
     let database: PostgresConnection
     let directory: TemporaryDirectory
@@ -241,9 +241,9 @@ final class DaemonStack {
         binary = bench.daemonBinary
         let urls: [String]
         if useCluster {
-            cluster = try BenchCluster()
+            cluster = try NATSCluster()
             nats = nil
-            urls = BenchCluster.urls
+            urls = NATSCluster.urls
         } else {
             let server = try NATSServer.start()
             nats = server
@@ -321,36 +321,5 @@ extension Duration {
     var seconds: Double {
         let (whole, attoseconds) = components
         return Double(whole) + Double(attoseconds) / 1e18
-    }
-}
-
-/// The 3-node loopback cluster of deploy/nats-cluster/ (ports 4231-4233), via its script.
-final class BenchCluster {
-    static let urls = ["nats://127.0.0.1:4231", "nats://127.0.0.1:4232", "nats://127.0.0.1:4233"]
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("deploy/nats-cluster.sh").path
-    let directory: TemporaryDirectory
-    let environment: [String: String]
-
-    init() throws {
-        directory = try TemporaryDirectory(prefix: "banditd-bench-cluster")
-        var environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_")
-        }
-        environment["NATS_CLUSTER_DATA"] = directory.appending("cluster")
-        if let server = ProcessInfo.processInfo.environment["BANDITD_TEST_NATS_SERVER"] {
-            environment["NATS_SERVER"] = server
-        }
-        self.environment = environment
-        try ChildProcess.run(
-            "/bin/bash", arguments: [Self.script, "start"], environment: environment,
-            logFile: directory.appending("script.log"), timeout: .seconds(90))
-    }
-
-    func stop() {
-        _ = try? ChildProcess.run(
-            "/bin/bash", arguments: [Self.script, "stop"], environment: environment,
-            logFile: directory.appending("script.log"))
-        directory.remove()
     }
 }

@@ -11,54 +11,6 @@ import TestServers
 let daemonBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     .appendingPathComponent("banditd").path
 
-/// deploy/nats-cluster.sh of this checkout.
-let clusterScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("deploy/nats-cluster.sh").path
-
-/// The 3-node loopback cluster of deploy/nats-cluster/, started and stopped by its script.
-final class NATSCluster {
-    static let urls = ["nats://127.0.0.1:4231", "nats://127.0.0.1:4232", "nats://127.0.0.1:4233"]
-    let directory: TemporaryDirectory
-    let environment: [String: String]
-    let log: String
-
-    init() throws {
-        directory = try TemporaryDirectory(prefix: "banditd-chaos-cluster")
-        var environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_")
-        }
-        environment["NATS_CLUSTER_DATA"] = directory.appending("cluster")
-        if let server = ProcessInfo.processInfo.environment["BANDITD_TEST_NATS_SERVER"] {
-            environment["NATS_SERVER"] = server
-        }
-        self.environment = environment
-        log = directory.appending("script.log")
-        try script("start")
-    }
-
-    @discardableResult
-    func script(_ command: String) throws -> String {
-        try ChildProcess.run(
-            "/bin/bash", arguments: [clusterScript, command], environment: environment, logFile: log,
-            timeout: .seconds(90))
-    }
-
-    /// SIGTERMs node `name` (n1…n3) by its pid file and waits for it to exit.
-    func stopNode(_ name: String) throws {
-        let pidFile = directory.appending("cluster/\(name).pid")
-        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        else { throw ChaosError("no pid file for \(name)") }
-        kill(pid, SIGTERM)
-        try waitUntil(timeout: .seconds(20), poll: .milliseconds(50)) { kill(pid, 0) != 0 }
-    }
-
-    func stop() {
-        _ = try? script("stop")
-        directory.remove()
-    }
-}
-
 struct ChaosError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

@@ -9,33 +9,17 @@ import Testing
 /// Uses the cluster's fixed loopback ports (4231-4233, 6231-6233, 8231-8233).
 @Suite(.postgresServer, .serialized)
 struct ClusterProcessTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("deploy/nats-cluster.sh").path
-    static let urls = "nats://127.0.0.1:4231,nats://127.0.0.1:4232,nats://127.0.0.1:4233"
+    static let urls = NATSCluster.urls.joined(separator: ",")
 
     @Test func theClusterScriptStartsThreeNodesWhereStreamsEnsureCreatesR3StreamsThatTheDaemonConsumes() async throws {
         let postgres = try PostgresServer.requireCurrent()
         try await onDedicatedThread {
-            let directory = try TemporaryDirectory(prefix: "banditd-cluster")
-            defer { directory.remove() }
-            var environment = ProcessInfo.processInfo.environment.filter {
-                !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_")
-            }
-            environment["NATS_CLUSTER_DATA"] = directory.appending("cluster")
-            if let server = ProcessInfo.processInfo.environment["BANDITD_TEST_NATS_SERVER"] {
-                environment["NATS_SERVER"] = server
-            }
-            let log = directory.appending("script.log")
-            let started = try ChildProcess.run(
-                "/bin/bash", arguments: [Self.script, "start"], environment: environment, logFile: log,
-                timeout: .seconds(60))
-            defer {
-                _ = try? ChildProcess.run(
-                    "/bin/bash", arguments: [Self.script, "stop"], environment: environment, logFile: log)
-            }
-            #expect(started.contains("JetStream meta leader: n"))
-            let status = try ChildProcess.run(
-                "/bin/bash", arguments: [Self.script, "status"], environment: environment, logFile: log)
+            let cluster = try NATSCluster()
+            defer { cluster.stop() }
+            let directory = cluster.directory
+            var environment = cluster.environment
+            #expect(cluster.startOutput.contains("JetStream meta leader: n"))
+            let status = try cluster.script("status")
             #expect(status.split(separator: "\n").filter { $0.contains(" running (pid ") }.count == 3)
 
             environment["NATS_URL"] = Self.urls
