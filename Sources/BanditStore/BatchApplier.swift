@@ -224,7 +224,8 @@ public struct BatchApplier: Sendable {
         if !joinedUpdates.isEmpty {
             try connection.execute(
                 """
-                UPDATE decisions AS d SET rewarded_event_id = t.event_id, reward = t.reward
+                UPDATE decisions AS d SET rewarded_event_id = t.event_id, reward = t.reward, reward_origin = 'event',
+                                          rewarded_at = now()
                 FROM unnest($1::uuid[], $2::uuid[], $3::float8[]) AS t(decision_id, event_id, reward)
                 WHERE d.decision_id = t.decision_id
                 """,

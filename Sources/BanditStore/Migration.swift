@@ -121,6 +121,15 @@ extension Migration {
                            AS tier2_cells
                 FROM routing_outcomes
                 GROUP BY user_id, source;
-                """)
+                """),
+        // CONTRACT section 8: how a decision got its reward, and when.
+        Migration(
+            version: 2, name: "decisions_reward_origin",
+            sql: """
+                ALTER TABLE decisions
+                    ADD COLUMN reward_origin text CHECK (reward_origin IN ('event', 'default', 'late')),
+                    ADD COLUMN rewarded_at   timestamptz;
+                UPDATE decisions SET reward_origin = 'event' WHERE rewarded_event_id IS NOT NULL;
+                """),
     ]
 }
