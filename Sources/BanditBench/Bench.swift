@@ -240,7 +240,8 @@ struct Bench {
             rate: rate, seconds: seconds, published: published, achievedRate: Double(published) / elapsed,
             p50Milliseconds: percentile(0.5), p99Milliseconds: percentile(0.99),
             maxMilliseconds: latencies.last ?? .nan, sampled: latencies.count, peakRSSKiB: peakRSS,
-            backlogMaxFirstHalf: backlog.prefix(half).max() ?? 0, backlogMaxSecondHalf: backlog.suffix(from: half).max() ?? 0,
+            backlogMaxFirstHalf: backlog.prefix(half).max() ?? 0,
+            backlogMaxSecondHalf: backlog.suffix(from: half).max() ?? 0,
             drainAfterPublishSeconds: drainAfter)
     }
 

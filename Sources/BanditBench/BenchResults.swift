@@ -61,7 +61,9 @@ struct CPUSeconds: Codable {
     var postgres: Double
 
     func minus(_ other: CPUSeconds) -> CPUSeconds {
-        CPUSeconds(daemon: daemon - other.daemon, natsServer: natsServer - other.natsServer, postgres: postgres - other.postgres)
+        CPUSeconds(
+            daemon: daemon - other.daemon, natsServer: natsServer - other.natsServer,
+            postgres: postgres - other.postgres)
     }
 
     /// As % of one core over `seconds` of wall time.

@@ -51,7 +51,8 @@ enum EventMix {
                 eventID: UUID(), occurredAt: now, userID: "user-\(index % users)",
                 source: sources[(index / 3) % sources.count], reward: Double(index % 21) / 10 - 1,
                 target: .inline(
-                    policy: policy.name, armID: "arm-\(index % arms)", features: features(policy.dimension, seed: index))
+                    policy: policy.name, armID: "arm-\(index % arms)", features: features(policy.dimension, seed: index)
+                )
             ))
     }
 
@@ -73,7 +74,8 @@ enum EventMix {
         return .reward(
             Reward(
                 eventID: UUID(), occurredAt: now, userID: "user-\(key % users)", source: sources[key % sources.count],
-                reward: Double(index % 21) / 10 - 1, target: .decision(id: decisionUUID(group: group, slot: decisionSlot))))
+                reward: Double(index % 21) / 10 - 1,
+                target: .decision(id: decisionUUID(group: group, slot: decisionSlot))))
     }
 
     static func routing(index: Int, now: Date) -> Event {

@@ -89,7 +89,8 @@ public final class PostgresResult {
     /// A float8[] without NULLs, appended to `output` (so many rows can fill one flat buffer).
     public func appendDoubleArray(_ row: Int, _ column: Int, to output: inout [Double]) throws(PostgresError) {
         let bytes = try value(row, column, PostgresType.float8.arrayType, length: nil)
-        try BinaryReader.forEachArrayElement(bytes, element: .float8, column: column) { (element) throws(PostgresError) in
+        try BinaryReader.forEachArrayElement(bytes, element: .float8, column: column) {
+            (element) throws(PostgresError) in
             guard let element, element.count == 8 else {
                 throw PostgresResult.error("column \(column) holds a NULL or malformed float8 element")
             }
@@ -144,8 +145,9 @@ public final class PostgresResult {
 /// Big-endian reads of the binary wire format.
 enum BinaryReader {
     static func int32(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> Int32 {
-        Int32(bitPattern: UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8
-            | UInt32(bytes[offset + 3]))
+        Int32(
+            bitPattern: UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8
+                | UInt32(bytes[offset + 3]))
     }
 
     static func int64(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> Int64 {

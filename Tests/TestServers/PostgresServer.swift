@@ -242,7 +242,8 @@ public final class PostgresServer: Sendable {
     }
 
     private func pgCtlStart() throws {
-        let options = (["-c listen_addresses=\(host)", "-p \(port)", "-k \(socketDirectory)"]
+        let options =
+            (["-c listen_addresses=\(host)", "-p \(port)", "-k \(socketDirectory)"]
             + settings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }).joined(separator: " ")
         do {
             try pgCtl(["start", "-w", "-t", "60", "-D", dataDirectory, "-l", logFile, "-o", options])
