@@ -64,6 +64,8 @@ private struct Batch {
     var deltas = ArmStatisticsBatch<StateKey>()
     var acceptedDecisions: [Decision] = []
     var decisionRewards: [(decisionID: UUID, eventID: UUID, reward: Double, origin: RewardOrigin)] = []
+    /// Parked rewards that take a decision of this batch: written with the decision's row.
+    var rewardedAtInsert: [UUID: (eventID: UUID, reward: Double)] = [:]
     var parking: [(reward: Reward, decisionID: UUID, origin: MessageOrigin)] = []
     var parkedApplied: [UUID] = []
     var parkedVerdicts: [(eventID: UUID, reason: RejectionReason, detail: String)] = []
@@ -282,7 +284,8 @@ private struct Batch {
             switch RewardJoin.judge(parked, decision: logged, earlierInBatch: rewardedInBatch[parked.decisionID]) {
             case .onTime:
                 rewardedInBatch[parked.decisionID] = parked.eventID
-                record(parked, decision: logged, origin: .event)
+                deltas.add(key: logged.stateKey, features: logged.features, reward: parked.reward)
+                rewardedAtInsert[parked.decisionID] = (parked.eventID, parked.reward)
                 parkedApplied.append(parked.eventID)
                 if !readKeys.contains(logged.stateKey) { parkedKeys.insert(logged.stateKey) }
             case .rejected(let reason, let detail):
@@ -332,7 +335,9 @@ private struct Batch {
                 PostgresStatement(
                     "DELETE FROM processed_events WHERE event_id = ANY($1::uuid[])", [.uuidArray(notApplied)]))
         }
-        if !acceptedDecisions.isEmpty { statements.append(StoreStatements.insertDecisions(acceptedDecisions)) }
+        if !acceptedDecisions.isEmpty {
+            statements.append(StoreStatements.insertDecisions(acceptedDecisions, rewards: rewardedAtInsert))
+        }
         if !decisionRewards.isEmpty { statements.append(StoreStatements.rewardDecisions(decisionRewards)) }
         if !parking.isEmpty { statements.append(StoreStatements.park(parking)) }
         if !parkedApplied.isEmpty {

@@ -143,7 +143,11 @@ enum StoreStatements {
         return statements
     }
 
-    static func insertDecisions(_ decisions: [Decision]) -> PostgresStatement {
+    /// Inserts decisions; those in `rewards` (a parked reward that waited for it) are written
+    /// already rewarded, origin 'event', rather than updated after.
+    static func insertDecisions(
+        _ decisions: [Decision], rewards: [UUID: (eventID: UUID, reward: Double)] = [:]
+    ) -> PostgresStatement {
         var features = FlatColumn<Double>()
         var candidates = FlatColumn<String>()
         var probabilities = FlatColumn<Double>()
@@ -156,20 +160,23 @@ enum StoreStatements {
             """
             WITH inserted AS (
                 INSERT INTO decisions (decision_id, event_id, user_id, policy, policy_version, arm_id, propensity,
-                                       features, candidates, probabilities, explored, source, occurred_at)
+                                       features, candidates, probabilities, explored, source, occurred_at,
+                                       rewarded_event_id, reward, reward_origin, rewarded_at)
                 SELECT t.decision_id, t.event_id, t.user_id, t.policy, t.policy_version, t.arm_id, t.propensity,
                        ($8::float8[])[t.features_from : t.features_to],
                        CASE WHEN t.candidates_from <= t.candidates_to
                             THEN ($9::text[])[t.candidates_from : t.candidates_to] END,
                        CASE WHEN t.probabilities_from <= t.probabilities_to
                             THEN ($10::float8[])[t.probabilities_from : t.probabilities_to] END,
-                       t.explored, t.source, t.occurred_at
+                       t.explored, t.source, t.occurred_at, t.rewarded_event_id, t.reward,
+                       CASE WHEN t.rewarded_event_id IS NOT NULL THEN 'event' END,
+                       CASE WHEN t.rewarded_event_id IS NOT NULL THEN now() END
                 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[],
                             $11::int[], $12::int[], $13::int[], $14::int[], $15::int[], $16::int[], $17::boolean[],
-                            $18::text[], $19::timestamptz[])
+                            $18::text[], $19::timestamptz[], $21::uuid[], $22::float8[])
                      AS t(decision_id, event_id, user_id, policy, policy_version, arm_id, propensity,
                           features_from, features_to, candidates_from, candidates_to, probabilities_from,
-                          probabilities_to, explored, source, occurred_at)
+                          probabilities_to, explored, source, occurred_at, rewarded_event_id, reward)
                 ON CONFLICT (decision_id) DO NOTHING
                 RETURNING 1)
             SELECT banditd_require(count(*) = $20, 'a decision_id of this batch was logged concurrently by another event')
@@ -183,7 +190,8 @@ enum StoreStatements {
                 features.fromValue, features.toValue, candidates.fromValue, candidates.toValue,
                 probabilities.fromValue, probabilities.toValue, .optionalBoolArray(decisions.map(\.explored)),
                 .textArray(decisions.map(\.source.rawValue)), .timestampArray(decisions.map(\.occurredAt)),
-                .int64(Int64(decisions.count)),
+                .int64(Int64(decisions.count)), .optionalUUIDArray(decisions.map { rewards[$0.decisionID]?.eventID }),
+                .optionalDoubleArray(decisions.map { rewards[$0.decisionID]?.reward }),
             ])
     }
 

@@ -5,6 +5,10 @@ import Foundation
 /// threads, so each worker owns one.
 public final class PostgresConnection {
     private var handle: OpaquePointer?
+    /// Statements prepared on this session by `pipeline`, by SQL text: planned once, not per batch.
+    private var prepared: [String: String] = [:]
+    /// Names are never reused on a session, whatever became of an earlier prepare.
+    private var preparedCount = 0
     private let conninfo: String
 
     /// Connects with a conninfo string (`host=… dbname=…`) or a URI (`postgresql://…`).
@@ -20,6 +24,8 @@ public final class PostgresConnection {
     public func close() {
         if let handle { PQfinish(handle) }
         handle = nil
+        prepared = [:]
+        preparedCount = 0
     }
 
     public var isOpen: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
@@ -27,6 +33,7 @@ public final class PostgresConnection {
     /// Drops the connection and opens a new one with the same conninfo.
     public func reconnect() throws(PostgresError) {
         close()
+        prepared = [:]
         handle = try Self.connect(conninfo)
     }
 
@@ -77,9 +84,26 @@ public final class PostgresConnection {
                 connectionLost: !isOpen)
         }
         defer { _ = PQexitPipelineMode(handle) }
-        for statement in statements {
-            let sent = Self.withParameters(statement.values) { count, types, pointers, lengths, formats in
-                PQsendQueryParams(handle, statement.sql.text, count, types, pointers, lengths, formats, 1)
+        // Each statement is prepared on the session the first time it is seen (in the same
+        // pipeline), then executed by name: the server parses and plans it once per session.
+        var preparing: [Int: String] = [:]
+        var preparingByText: [String: String] = [:]
+        for (index, statement) in statements.enumerated() {
+            let name: String
+            if let known = prepared[statement.sql.text] ?? preparingByText[statement.sql.text] {
+                name = known
+            } else {
+                preparedCount += 1
+                name = "banditd_\(preparedCount)"
+                preparingByText[statement.sql.text] = name
+                let types = statement.values.map { Oid($0.type.rawValue) }
+                guard PQsendPrepare(handle, name, statement.sql.text, Int32(types.count), types) == 1 else {
+                    throw lostInPipeline(handle)
+                }
+                preparing[index] = name
+            }
+            let sent = Self.withParameters(statement.values) { count, _, pointers, lengths, formats in
+                PQsendQueryPrepared(handle, name, count, pointers, lengths, formats, 1)
             }
             guard sent == 1 else { throw lostInPipeline(handle) }
         }
@@ -88,8 +112,38 @@ public final class PostgresConnection {
         var results: [PostgresResult] = []
         results.reserveCapacity(statements.count)
         var firstError: PostgresError?
-        for _ in statements {
+        /// Reads one command's results up to its terminating NULL; returns its status and result.
+        func next() throws(PostgresError) -> OpaquePointer {
             guard let result = PQgetResult(handle) else { throw lostInPipeline(handle) }
+            // Each command's results end with a NULL.
+            while let extra = PQgetResult(handle) {
+                let status = PQresultStatus(extra)
+                PQclear(extra)
+                if status == PGRES_PIPELINE_SYNC {
+                    PQclear(result)
+                    throw PostgresError(
+                        operation: "pipeline", sqlState: nil, message: "the pipeline ended before every result came",
+                        connectionLost: !isOpen)
+                }
+            }
+            return result
+        }
+        for index in statements.indices {
+            if let name = preparing[index] {
+                let result = try next()
+                let status = PQresultStatus(result)
+                if status == PGRES_COMMAND_OK {
+                    prepared[statements[index].sql.text] = name
+                    PQclear(result)
+                } else if status == PGRES_PIPELINE_ABORTED {
+                    PQclear(result)
+                } else if firstError == nil {
+                    firstError = error(from: result, operation: "prepare")
+                } else {
+                    PQclear(result)
+                }
+            }
+            let result = try next()
             switch PQresultStatus(result) {
             case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
                 results.append(PostgresResult(owning: result))
@@ -101,16 +155,6 @@ public final class PostgresConnection {
                 } else {
                     PQclear(result)
                 }
-            }
-            // Each statement's results end with a NULL.
-            while let extra = PQgetResult(handle) {
-                if PQresultStatus(extra) == PGRES_PIPELINE_SYNC {
-                    PQclear(extra)
-                    throw PostgresError(
-                        operation: "pipeline", sqlState: nil, message: "the pipeline ended before every result came",
-                        connectionLost: !isOpen)
-                }
-                PQclear(extra)
             }
         }
         guard let sync = PQgetResult(handle) else { throw lostInPipeline(handle) }

@@ -66,6 +66,10 @@ public struct PostgresValue: Sendable {
         array(of: .uuid, values.map { Optional($0) }, elementSize: 16) { $0.uuid($1) }
     }
 
+    public static func optionalUUIDArray(_ values: [UUID?]) -> PostgresValue {
+        array(of: .uuid, values, elementSize: 16) { $0.uuid($1) }
+    }
+
     public static func textArray(_ values: [String]) -> PostgresValue {
         optionalTextArray(values.map { Optional($0) })
     }
