@@ -123,6 +123,18 @@ struct Daemon: Service {
             ).run(stop: stop)
         }
 
+        // Background job: messages whose deliveries ran out while no daemon processed them.
+        let recoveryConfiguration = MaxDeliveriesRecovery.Configuration(
+            stream: topology.recoveryConsumer.stream,
+            consumer: topology.recoveryConsumer.configuration.durableName ?? "",
+            databaseURL: configuration.postgres.url, statementTimeout: configuration.nats.ackWait / 3)
+        watchdog.register(loop: MaxDeliveriesRecovery.loop)
+        jobs.start(name: "banditd-\(MaxDeliveriesRecovery.loop)") { [logger] in
+            MaxDeliveriesRecovery(
+                configuration: recoveryConfiguration, nats: nats, decoder: decoder, observer: observer, logger: logger
+            ).run(stop: stop)
+        }
+
         health.markReady()
         _ = try? notifier.ready(status: health.statusLine())
         logger.info("ready", metadata: ["workers": "\(workers.count)"])

@@ -249,3 +249,37 @@ final class CountingObserver: WorkerObserver {
         }
     }
 }
+
+extension PipelineHarness {
+    /// Runs the max-deliveries recovery job (as every daemon does) until `workers` stop.
+    func startRecovery(in workers: RunningWorkers) {
+        let configuration = MaxDeliveriesRecovery.Configuration(
+            stream: StreamTopology.maxDeliveriesStream(durablePrefix: Self.prefix),
+            consumer: "\(Self.prefix)-max-deliveries", databaseURL: conninfo)
+        workers.startJob { [connection] stop in
+            MaxDeliveriesRecovery(
+                configuration: configuration, nats: connection, decoder: EventDecoder(policies: .defaults),
+                observer: workers.observer, logger: Self.logger
+            ).run(stop: stop)
+        }
+    }
+
+    /// Takes every delivery of the consumer of `role` without settling it, `times` times (each
+    /// after its ack wait ran out): what a daemon killed again and again before it could settle
+    /// does to a message.
+    func exhaustDeliveries(_ role: String, times: Int) throws {
+        let consumer = try PullConsumer(
+            connection: connection, stream: role == "signals" ? "SIGNALS" : "FEEDBACK",
+            consumer: "\(Self.prefix)-\(role)")
+        defer { consumer.close() }
+        for _ in 0..<times {
+            var taken = 0
+            let deadline = ContinuousClock.now + ackWait * 3
+            while taken == 0 && ContinuousClock.now < deadline {
+                taken = try consumer.fetch(maxMessages: 100, maxWait: .milliseconds(200)).count
+            }
+            let (wait, atto) = (ackWait + .milliseconds(300)).components
+            Thread.sleep(forTimeInterval: Double(wait) + Double(atto) / 1e18)
+        }
+    }
+}
