@@ -13,10 +13,14 @@ public enum DeadLetter {
         for original: JetStreamMessage, reason: String, detail: String
     ) -> NATSConnection.OutgoingMessage {
         var headers = NATSHeaders()
-        for field in original.headers where field.name != "Nats-Msg-Id" {
+        let replayOf = DeadLetterArchive.originalMessageIDHeader
+        for field in original.headers where field.name != "Nats-Msg-Id" && field.name != replayOf {
             headers.add(field.name, field.value)
         }
-        if let originalID = original.headers["Nats-Msg-Id"] { headers.add("Deadletter-Original-Msg-Id", originalID) }
+        // A replay (`dlq replay`) carries the producer's id; it wins over the replay's own id.
+        if let originalID = original.headers[replayOf] ?? original.headers["Nats-Msg-Id"] {
+            headers.add("Deadletter-Original-Msg-Id", originalID)
+        }
         let metadata = original.metadata
         headers.set("Deadletter-Reason", reason)
         headers.set("Deadletter-Detail", headerLine(detail))
