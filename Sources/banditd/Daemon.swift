@@ -163,7 +163,8 @@ struct Daemon: Service {
     }
 
     /// Connects, retrying with backoff while the server is unreachable; any other failure (a wrong
-    /// password, a bad conninfo) is fatal at once. Returns nil if shutdown was requested meanwhile.
+    /// password, a bad conninfo, an unknown database or role) is a ``ConfigurationFailure`` at once
+    /// (exit 78). Returns nil if shutdown was requested meanwhile.
     private func connectPostgres(stop: StopSignal) throws -> PostgresConnection? {
         var backoff = Backoff()
         while !stop.isRequested {
@@ -174,10 +175,14 @@ struct Daemon: Service {
                     metadata: ["postgres": "\(PostgresConninfo.redacted(configuration.postgres.url))"])
                 return connection
             } catch {
-                guard error.category == .connection else { throw error }
+                guard PostgresConnectFailure.classify(error, conninfo: configuration.postgres.url) == .unreachable
+                else {
+                    throw ConfigurationFailure("PostgreSQL refused the configuration: \(error)")
+                }
                 let delay = backoff.next()
                 logger.warning(
-                    "PostgreSQL unreachable, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                    "PostgreSQL unreachable, retrying",
+                    metadata: ["error": "\(error)", "retry_in_ms": .milliseconds(delay)])
                 if stop.sleep(delay) { return nil }
             }
         }
@@ -187,6 +192,11 @@ struct Daemon: Service {
     private func connectNATS(stop: StopSignal, health: HealthState, notifier: SystemdNotifier) throws
         -> NATSConnection?
     {
+        for server in configuration.nats.servers {
+            do throws(NATSServerURL.Malformed) { _ = try NATSServerURL(server) } catch {
+                throw ConfigurationFailure("\(error)")
+            }
+        }
         var backoff = Backoff()
         let options = NATSOptionsFactory.make(configuration.nats)
         let log = logger
@@ -211,9 +221,12 @@ struct Daemon: Service {
                 logger.info("connected to NATS", metadata: ["url": "\(connection.connectedURL ?? "?")"])
                 return connection
             } catch {
-                guard error.isNoServer else { throw error }
+                guard NATSConnectFailure.classify(error, servers: configuration.nats.servers) == .unreachable else {
+                    throw ConfigurationFailure("NATS refused the configuration: \(error)")
+                }
                 let delay = backoff.next()
-                logger.warning("NATS unreachable, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                logger.warning(
+                    "NATS unreachable, retrying", metadata: ["error": "\(error)", "retry_in_ms": .milliseconds(delay)])
                 if stop.sleep(delay) { return nil }
             }
         }
