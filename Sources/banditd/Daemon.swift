@@ -177,7 +177,7 @@ struct Daemon: Service {
             } catch {
                 guard PostgresConnectFailure.classify(error, conninfo: configuration.postgres.url) == .unreachable
                 else {
-                    throw ConfigurationFailure("PostgreSQL refused the configuration: \(error)")
+                    throw ConfigurationFailure("cannot connect to PostgreSQL with this configuration: \(error)")
                 }
                 let delay = backoff.next()
                 logger.warning(
@@ -192,11 +192,6 @@ struct Daemon: Service {
     private func connectNATS(stop: StopSignal, health: HealthState, notifier: SystemdNotifier) throws
         -> NATSConnection?
     {
-        for server in configuration.nats.servers {
-            do throws(NATSServerURL.Malformed) { _ = try NATSServerURL(server) } catch {
-                throw ConfigurationFailure("\(error)")
-            }
-        }
         var backoff = Backoff()
         let options = NATSOptionsFactory.make(configuration.nats)
         let log = logger
@@ -222,7 +217,7 @@ struct Daemon: Service {
                 return connection
             } catch {
                 guard NATSConnectFailure.classify(error, servers: configuration.nats.servers) == .unreachable else {
-                    throw ConfigurationFailure("NATS refused the configuration: \(error)")
+                    throw ConfigurationFailure("cannot connect to NATS with this configuration: \(error)")
                 }
                 let delay = backoff.next()
                 logger.warning(

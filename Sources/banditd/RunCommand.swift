@@ -3,6 +3,7 @@ import BanditConfig
 import BanditOperations
 import Foundation
 import Logging
+import NATSKit
 import ServiceLifecycle
 
 struct RunCommand: AsyncParsableCommand {
@@ -35,6 +36,12 @@ struct RunCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
+            // A NATS URL cnats cannot use fails before anything else (cnats would call it "no server").
+            for server in configuration.nats.servers {
+                do throws(NATSServerURL.Malformed) { _ = try NATSServerURL(server) } catch {
+                    throw ConfigurationFailure("NATS_URL: \(error)")
+                }
+            }
             try await group.run()
         } catch {
             let exitCode = ConfigurationFailure.exitCode(for: error)
