@@ -44,6 +44,9 @@ public struct BanditdConfiguration: Sendable {
         public var maxPayloadBytes = 65536
         /// How long shutdown may take to settle in-flight batches before exiting.
         public var shutdownGrace: Duration = .seconds(20)
+        /// How long a reward whose decision has not arrived is kept (parked) before it is
+        /// dead-lettered as max_deliveries (CONTRACT section 3, v1.1).
+        public var earlyRewardWait: Duration = .seconds(120)
 
         public init() {}
     }

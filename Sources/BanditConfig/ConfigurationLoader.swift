@@ -11,7 +11,8 @@ public enum ConfigurationLoader {
         "NATS_TLS_KEY", "NATS_DURABLE_PREFIX", "NATS_MAX_DELIVER", "NATS_ACK_WAIT_S", "NATS_MAX_ACK_PENDING",
         "NATS_STREAM_REPLICAS",
         "DATABASE_URL", "BANDITD_MIGRATE_ON_START", "BANDITD_BATCH_SIZE", "BANDITD_MAX_WAIT_MS",
-        "BANDITD_WORKERS_PER_CONSUMER", "BANDITD_SHUTDOWN_GRACE_S", "BANDITD_HEALTH_SOCKET", "LOG_LEVEL",
+        "BANDITD_WORKERS_PER_CONSUMER", "BANDITD_SHUTDOWN_GRACE_S", "BANDITD_EARLY_REWARD_WAIT_S",
+        "BANDITD_HEALTH_SOCKET", "LOG_LEVEL",
     ]
 
     public static func load(
@@ -86,6 +87,9 @@ public enum ConfigurationLoader {
             }
             try processing.read("shutdown_grace_s", into: &configuration.processing.shutdownGrace) {
                 .seconds(try $0.integer(in: 1...3600))
+            }
+            try processing.read("early_reward_wait_s", into: &configuration.processing.earlyRewardWait) {
+                .seconds(try $0.integer(in: 1...86_400))
             }
             try processing.finish()
         }
@@ -171,6 +175,9 @@ public enum ConfigurationLoader {
         }
         if let grace = try integer("BANDITD_SHUTDOWN_GRACE_S", in: 1...3600) {
             configuration.processing.shutdownGrace = .seconds(grace)
+        }
+        if let wait = try integer("BANDITD_EARLY_REWARD_WAIT_S", in: 1...86_400) {
+            configuration.processing.earlyRewardWait = .seconds(wait)
         }
         if let socket = value("BANDITD_HEALTH_SOCKET") { configuration.healthSocket = socket }
         if let level = value("LOG_LEVEL") {

@@ -50,6 +50,88 @@ public final class PostgresConnection {
         try query(sql, binds).affectedRows
     }
 
+    /// Runs one statement with binary parameters and returns its result in binary format.
+    @discardableResult
+    public func query(_ sql: SQL, values: [PostgresValue]) throws(PostgresError) -> PostgresResult {
+        let handle = try openHandle(for: "query")
+        let result = Self.withParameters(values) { count, types, pointers, lengths, formats in
+            PQexecParams(handle, sql.text, count, types, pointers, lengths, formats, 1)
+        }
+        return try consumeBinary(result, operation: "query")
+    }
+
+    /// Sends every statement, then one sync, and reads the results in order: one round trip for
+    /// the lot (libpq pipeline mode). Statements run in order; the first failure aborts the rest
+    /// up to the sync, and is thrown once every result has been read. Inside an explicit
+    /// transaction (a `BEGIN` statement) a failure leaves it failed: roll it back.
+    ///
+    /// The connection is in blocking mode: the server may start sending results while we still
+    /// send. Keep statements whose results are large last, so that only the sync is still to be
+    /// sent when they are produced.
+    public func pipeline(_ statements: [PostgresStatement]) throws(PostgresError) -> [PostgresResult] {
+        guard !statements.isEmpty else { return [] }
+        let handle = try openHandle(for: "pipeline")
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PostgresError(
+                operation: "pipeline", sqlState: nil, message: Self.libpqMessage(PQerrorMessage(handle)),
+                connectionLost: !isOpen)
+        }
+        defer { _ = PQexitPipelineMode(handle) }
+        for statement in statements {
+            let sent = Self.withParameters(statement.values) { count, types, pointers, lengths, formats in
+                PQsendQueryParams(handle, statement.sql.text, count, types, pointers, lengths, formats, 1)
+            }
+            guard sent == 1 else { throw lostInPipeline(handle) }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw lostInPipeline(handle) }
+
+        var results: [PostgresResult] = []
+        results.reserveCapacity(statements.count)
+        var firstError: PostgresError?
+        for _ in statements {
+            guard let result = PQgetResult(handle) else { throw lostInPipeline(handle) }
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                results.append(PostgresResult(owning: result))
+            case PGRES_PIPELINE_ABORTED:
+                PQclear(result)
+            default:
+                if firstError == nil {
+                    firstError = error(from: result, operation: "query")
+                } else {
+                    PQclear(result)
+                }
+            }
+            // Each statement's results end with a NULL.
+            while let extra = PQgetResult(handle) {
+                if PQresultStatus(extra) == PGRES_PIPELINE_SYNC {
+                    PQclear(extra)
+                    throw PostgresError(
+                        operation: "pipeline", sqlState: nil, message: "the pipeline ended before every result came",
+                        connectionLost: !isOpen)
+                }
+                PQclear(extra)
+            }
+        }
+        guard let sync = PQgetResult(handle) else { throw lostInPipeline(handle) }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        guard synced else {
+            throw PostgresError(
+                operation: "pipeline", sqlState: nil, message: "expected the end of the pipeline",
+                connectionLost: !isOpen)
+        }
+        if let firstError { throw firstError }
+        return results
+    }
+
+    /// Whether the session is inside a transaction block (also a failed one).
+    public var inTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
     /// Runs a script of several statements without parameters (`PQexec`): migrations only.
     public func executeScript(_ sql: SQL) throws(PostgresError) {
         let handle = try openHandle(for: "script")
@@ -160,6 +242,76 @@ public final class PostgresConnection {
                 detail: field(banditd_PG_DIAG_MESSAGE_DETAIL), hint: field(banditd_PG_DIAG_MESSAGE_HINT),
                 constraint: field(banditd_PG_DIAG_CONSTRAINT_NAME), connectionLost: !isOpen)
         }
+    }
+
+    private func consumeBinary(_ result: OpaquePointer?, operation: String) throws(PostgresError) -> PostgresResult {
+        guard let result else {
+            let message = handle.map { Self.libpqMessage(PQerrorMessage($0)) } ?? "no result"
+            throw PostgresError(operation: operation, sqlState: nil, message: message, connectionLost: !isOpen)
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return PostgresResult(owning: result)
+        default:
+            throw error(from: result, operation: operation)
+        }
+    }
+
+    /// The error of a failed result (which it clears).
+    private func error(from result: OpaquePointer, operation: String) -> PostgresError {
+        defer { PQclear(result) }
+        func field(_ code: Int32) -> String? {
+            PQresultErrorField(result, code).map { String(cString: $0) }
+        }
+        let sqlState = field(banditd_PG_DIAG_SQLSTATE).map(SQLState.init(rawValue:))
+        let message =
+            field(banditd_PG_DIAG_MESSAGE_PRIMARY)
+            ?? handle.map { Self.libpqMessage(PQerrorMessage($0)) } ?? "unknown error"
+        return PostgresError(
+            operation: operation, sqlState: sqlState, message: message,
+            detail: field(banditd_PG_DIAG_MESSAGE_DETAIL), hint: field(banditd_PG_DIAG_MESSAGE_HINT),
+            constraint: field(banditd_PG_DIAG_CONSTRAINT_NAME), connectionLost: !isOpen)
+    }
+
+    private func lostInPipeline(_ handle: OpaquePointer) -> PostgresError {
+        PostgresError(
+            operation: "pipeline", sqlState: nil, message: Self.libpqMessage(PQerrorMessage(handle)),
+            connectionLost: true)
+    }
+
+    /// Binary parameters as libpq takes them: types, value pointers, lengths, formats (all 1).
+    private static func withParameters<R>(
+        _ values: [PostgresValue],
+        _ body: (
+            Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?,
+            UnsafePointer<Int32>?
+        ) -> R
+    ) -> R {
+        let types = values.map { Oid($0.type.rawValue) }
+        let lengths = values.map { Int32($0.bytes?.count ?? 0) }
+        let formats = [Int32](repeating: 1, count: values.count)
+        // The bytes stay alive in `values` for the call; libpq copies them before returning.
+        var pointers: [UnsafePointer<CChar>?] = []
+        pointers.reserveCapacity(values.count)
+        func collect(_ index: Int) -> R {
+            if index == values.count {
+                return pointers.withUnsafeBufferPointer { pointerBuffer in
+                    body(Int32(values.count), types, pointerBuffer.baseAddress, lengths, formats)
+                }
+            }
+            guard let bytes = values[index].bytes else {
+                pointers.append(nil)
+                return collect(index + 1)
+            }
+            return bytes.withUnsafeBufferPointer { buffer in
+                // A zero-length value still needs a non-NULL pointer (NULL means SQL NULL).
+                pointers.append(
+                    UnsafeRawPointer(buffer.baseAddress ?? ("" as StaticString).utf8Start).assumingMemoryBound(
+                        to: CChar.self))
+                return collect(index + 1)
+            }
+        }
+        return collect(0)
     }
 
     static func libpqMessage(_ text: UnsafePointer<CChar>?) -> String {
