@@ -119,8 +119,12 @@ public final class ConsumerWorker {
             case .batch(let batch):
                 process(batch, stop: stop)
             case .timedOut:
-                continue
+                // Idle: make sure the acks sent so far reached the server (under load cnats's
+                // own flushing sends them within a millisecond; no round trip per batch).
+                try? nats.flush()
             case .finished:
+                // The last acks must reach the server before the connection closes.
+                try? nats.flush()
                 if let error = fetcher.fatalError { throw error }
                 return
             }
