@@ -240,9 +240,15 @@ public final class HealthSocketServer: Sendable {
                 if reason == EAGAIN || reason == EWOULDBLOCK || reason == EINTR || reason == ECONNABORTED { return }
                 logger.warning(
                     "health socket accept failed", metadata: ["error": "\(String(cString: strerror(reason)))"])
-                // EMFILE and friends: let the next round (or the clients' deadlines) free descriptors.
-                if clients.isEmpty { usleep(100_000) }
-                return
+                guard (reason == EMFILE || reason == ENFILE) && !clients.isEmpty else {
+                    // Nothing of ours to free: back off instead of spinning on a listener that stays readable.
+                    usleep(100_000)
+                    return
+                }
+                // Out of descriptors: the oldest client gives its one up, and the next waiting one is accepted.
+                var oldest = clients.removeFirst()
+                finishSilently(&oldest)
+                continue
             }
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
