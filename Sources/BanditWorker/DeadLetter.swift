@@ -51,10 +51,14 @@ public enum DeadLetter {
         for original: DeadLetterOriginal, reason: String, detail: String, maxPayload: Int = .max
     ) -> NATSConnection.OutgoingMessage {
         var headers = NATSHeaders()
-        for field in original.headers where field.name != "Nats-Msg-Id" {
+        let replayOf = DeadLetterArchive.originalMessageIDHeader
+        for field in original.headers where field.name != "Nats-Msg-Id" && field.name != replayOf {
             headers.add(field.name, field.value)
         }
-        if let originalID = original.headers["Nats-Msg-Id"], original.headers["Deadletter-Original-Msg-Id"] == nil {
+        // A replay (`dlq replay`) carries the producer's id; it wins over the replay's own id.
+        if let originalID = original.headers[replayOf] ?? original.headers["Nats-Msg-Id"],
+            original.headers["Deadletter-Original-Msg-Id"] == nil
+        {
             headers.add("Deadletter-Original-Msg-Id", originalID)
         }
         headers.set("Deadletter-Reason", reason)

@@ -192,7 +192,8 @@ struct Daemon: Service {
     }
 
     /// Connects, retrying with backoff while the server is unreachable; any other failure (a wrong
-    /// password, a bad conninfo) is fatal at once. Returns nil if shutdown was requested meanwhile.
+    /// password, a bad conninfo, an unknown database or role) is a ``ConfigurationFailure`` at once
+    /// (exit 78). Returns nil if shutdown was requested meanwhile.
     private func connectPostgres(stop: StopSignal) throws -> PostgresConnection? {
         var backoff = Backoff()
         while !stop.isRequested {
@@ -203,10 +204,14 @@ struct Daemon: Service {
                     metadata: ["postgres": "\(PostgresConninfo.redacted(configuration.postgres.url))"])
                 return connection
             } catch {
-                guard error.category == .connection else { throw error }
+                guard PostgresConnectFailure.classify(error, conninfo: configuration.postgres.url) == .unreachable
+                else {
+                    throw ConfigurationFailure("cannot connect to PostgreSQL with this configuration: \(error)")
+                }
                 let delay = backoff.next()
                 logger.warning(
-                    "PostgreSQL unreachable, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                    "PostgreSQL unreachable, retrying",
+                    metadata: ["error": "\(error)", "retry_in_ms": .milliseconds(delay)])
                 if stop.sleep(delay) { return nil }
             }
         }
@@ -240,9 +245,12 @@ struct Daemon: Service {
                 logger.info("connected to NATS", metadata: ["url": "\(connection.connectedURL ?? "?")"])
                 return connection
             } catch {
-                guard error.isNoServer else { throw error }
+                guard NATSConnectFailure.classify(error, servers: configuration.nats.servers) == .unreachable else {
+                    throw ConfigurationFailure("cannot connect to NATS with this configuration: \(error)")
+                }
                 let delay = backoff.next()
-                logger.warning("NATS unreachable, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                logger.warning(
+                    "NATS unreachable, retrying", metadata: ["error": "\(error)", "retry_in_ms": .milliseconds(delay)])
                 if stop.sleep(delay) { return nil }
             }
         }
