@@ -71,6 +71,18 @@ public struct HeldOutDecision: Sendable, Equatable {
     public var reward: Double
     /// π(candidates[k] | x); nil when unknown (the logging policy where no probabilities were logged).
     public var targetProbabilities: [Double]?
+
+    public init(
+        key: DecisionKey, features: [Double], candidates: [String], armID: String, reward: Double,
+        targetProbabilities: [Double]?
+    ) {
+        self.key = key
+        self.features = features
+        self.candidates = candidates
+        self.armID = armID
+        self.reward = reward
+        self.targetProbabilities = targetProbabilities
+    }
 }
 
 /// Off-policy evaluation of one candidate policy on logged decisions (CONTRACT section 9), pure:

@@ -7,6 +7,12 @@ public struct CellCount: Sendable, Equatable {
     public var count: Int
     /// 1 (reasoning, code, extraction, chat) or 2 (the rest), CONTRACT section 4.
     public var tier: Int
+
+    public init(cell: String, count: Int, tier: Int) {
+        self.cell = cell
+        self.count = count
+        self.tier = tier
+    }
 }
 
 extension LearningReads {

@@ -37,6 +37,19 @@ public struct DecisionCounts: Sendable, Equatable {
     public var lateCorrected: Int
     /// reward IS NULL.
     public var open: Int
+
+    public init(
+        policy: String, source: String, logged: Int, rewardedByEvent: Int, closedByDefault: Int, lateCorrected: Int,
+        open: Int
+    ) {
+        self.policy = policy
+        self.source = source
+        self.logged = logged
+        self.rewardedByEvent = rewardedByEvent
+        self.closedByDefault = closedByDefault
+        self.lateCorrected = lateCorrected
+        self.open = open
+    }
 }
 
 extension LearningReads {
