@@ -6,13 +6,18 @@ public struct OffPolicyValues: Sendable, Equatable {
     public var dm: Double?
     public var dr: Double?
     public var switchDR: Double?
+    /// The mean observed reward of the same samples: the logging policy's on-policy value.
+    public var observedMean: Double?
 
-    public init(ips: Double?, snips: Double?, dm: Double?, dr: Double?, switchDR: Double?) {
+    public init(
+        ips: Double?, snips: Double?, dm: Double?, dr: Double?, switchDR: Double?, observedMean: Double? = nil
+    ) {
         self.ips = ips
         self.snips = snips
         self.dm = dm
         self.dr = dr
         self.switchDR = switchDR
+        self.observedMean = observedMean
     }
 
     public subscript(estimator: OffPolicyEstimator) -> Double? {
@@ -78,6 +83,7 @@ public enum OffPolicyEstimators {
         private var model = 0.0  // Σ q̂_π
         private var correction = 0.0  // Σ (w/s)(r − q̂_a)
         private var switched = 0.0  // Σ_{w ≤ τ} (w/s)(r − q̂_a)
+        private var rewards = 0.0  // Σ r
 
         init(scale: Double, switchThreshold: Double) {
             self.scale = scale
@@ -93,6 +99,7 @@ public enum OffPolicyEstimators {
             model += sample.modelValueOfTarget
             correction += residual
             if sample.weight <= switchThreshold { switched += residual }
+            rewards += sample.reward
         }
 
         var values: OffPolicyValues {
@@ -103,7 +110,7 @@ public enum OffPolicyEstimators {
                 snips: weights > 0 ? finite(weighted / weights) : nil,
                 dm: finite(dm),
                 dr: finite(dm + scale * (correction / count)),
-                switchDR: finite(dm + scale * (switched / count)))
+                switchDR: finite(dm + scale * (switched / count)), observedMean: finite(rewards / count))
         }
     }
 }

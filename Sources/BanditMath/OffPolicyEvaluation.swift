@@ -94,7 +94,8 @@ public struct HeldOutDecision: Sendable, Equatable {
 /// 3. The candidate's distribution π(·|x) over each held-out decision's logged candidates:
 ///    `learned` puts 1 on the candidate with the largest θᵀx (ties: ``ArmTieBreak``; with
 ///    `perUserState`, θ from the decision's user's own training rows), `uniform` 1/k on each,
-///    `logging` is the logged distribution (weight exactly 1 on the played arm).
+///    `logging` is the logged distribution, weight exactly 1 on the played arm and the played arm's
+///    q̂(x, a) as its model term, so that its DR is its observed mean reward.
 /// 4. Each held-out decision becomes an ``OffPolicySample``; the estimators of
 ///    ``OffPolicyEstimators`` give the values and ``PercentileBootstrap`` the intervals.
 ///
@@ -112,6 +113,9 @@ public struct OffPolicyEvaluation: Sendable {
     /// The logging policy's observed mean reward on the held-out decisions.
     public let loggingValue: Double?
     public let estimates: [OffPolicyEstimator: EstimateInterval]
+    /// DR minus the logging policy's observed mean reward, with the interval of that difference
+    /// over the same bootstrap resamples (paired: both on the same decisions).
+    public let drLift: EstimateInterval
     public let heldOut: [HeldOutDecision]
 
     /// - Precondition: 0 < holdout < 1, λ finite and > 0, resamples ≥ 1, dimension ≥ 1.
@@ -151,18 +155,20 @@ public struct OffPolicyEvaluation: Sendable {
             let loggedPrediction = model.predict(arm: row.armID, user: row.userID, features: row.features)
             let weight: Double
             let modelValueOfTarget: Double
-            if let target {
+            if let target, settings.candidate != .logging {
                 var targetOfLogged = 0.0
                 var value = 0.0
                 for k in row.candidates.indices {
                     if ArmIdentity.same(row.candidates[k], row.armID) { targetOfLogged += target[k] }
                     value += target[k] * predictions[k]
                 }
-                weight = settings.candidate == .logging ? 1 : targetOfLogged / row.propensity
+                weight = targetOfLogged / row.propensity
                 modelValueOfTarget = value
             } else {
-                // The logging policy without its logged distribution: the played arm was drawn from
-                // it, so q̂(x, a) is an unbiased one-draw estimate of Σ μ(a'|x) q̂(x, a').
+                // The logging policy: weight 1, and for the model term q̂(x, a) of the arm it played — a
+                // draw from its own distribution, so an unbiased one-draw estimate of Σ μ(a'|x) q̂(x, a')
+                // (also where the distribution was not logged). Then DR is the observed mean reward: the
+                // logging policy's value, as CONTRACT section 9 defines it, whatever the estimator.
                 weight = 1
                 modelValueOfTarget = loggedPrediction
             }
@@ -185,7 +191,8 @@ public struct OffPolicyEvaluation: Sendable {
         self.trainingCount = training.count
         self.malformedCount = malformed
         self.heldOut = heldOut
-        self.loggingValue = samples.isEmpty ? nil : rewardSum / Double(samples.count)
+        let loggingValue = samples.isEmpty ? nil : rewardSum / Double(samples.count)
+        self.loggingValue = loggingValue
         self.effectiveSampleSize = OffPolicyEstimators.effectiveSampleSize(samples)
         let values = OffPolicyEstimators.values(samples, switchThreshold: settings.switchThreshold)
         let intervals = PercentileBootstrap.intervals(
@@ -193,10 +200,13 @@ public struct OffPolicyEvaluation: Sendable {
         var estimates: [OffPolicyEstimator: EstimateInterval] = [:]
         for estimator in OffPolicyEstimator.allCases {
             let value = values?[estimator]
-            let interval = value == nil ? nil : intervals[estimator]
+            let interval = value == nil ? nil : intervals.estimates[estimator]
             estimates[estimator] = EstimateInterval(value: value, lo: interval?.lo, hi: interval?.hi)
         }
         self.estimates = estimates
+        let lift = values?.dr.flatMap { dr in loggingValue.map { dr - $0 } }
+        self.drLift = EstimateInterval(
+            value: lift, lo: lift == nil ? nil : intervals.drLift?.lo, hi: lift == nil ? nil : intervals.drLift?.hi)
     }
 
     /// π(·|x) over the row's candidates (nil: the logging policy, distribution not logged).

@@ -11,6 +11,19 @@ public struct PercentileInterval: Sendable, Equatable {
     public func contains(_ value: Double) -> Bool { lo <= value && value <= hi }
 }
 
+/// The intervals of one bootstrap run.
+public struct BootstrapIntervals: Sendable, Equatable {
+    public var estimates: [OffPolicyEstimator: PercentileInterval]
+    /// DR − observed mean reward on each resample: the paired lift of the target over the logging
+    /// policy, both measured on the same decisions.
+    public var drLift: PercentileInterval?
+
+    public init(estimates: [OffPolicyEstimator: PercentileInterval], drLift: PercentileInterval?) {
+        self.estimates = estimates
+        self.drLift = drLift
+    }
+}
+
 /// Seeded percentile-bootstrap intervals for the estimators of ``OffPolicyEstimators``, the way
 /// Open Bandit Pipeline's `estimate_confidence_interval_by_bootstrap` makes them: draw n of the
 /// n samples with replacement, compute the estimate on the resample, repeat B times, and take
@@ -30,15 +43,16 @@ public enum PercentileBootstrap {
     /// - Precondition: resamples ≥ 1, 0 < level < 1.
     public static func intervals(
         _ samples: [OffPolicySample], resamples: Int, seed: UInt64, level: Double = 0.95, switchThreshold: Double
-    ) -> [OffPolicyEstimator: PercentileInterval] {
+    ) -> BootstrapIntervals {
         precondition(resamples >= 1, "need at least one resample")
         precondition(level > 0 && level < 1, "level must lie in (0, 1)")
-        guard !samples.isEmpty else { return [:] }
+        guard !samples.isEmpty else { return BootstrapIntervals(estimates: [:], drLift: nil) }
         let n = samples.count
         let scale = OffPolicyEstimators.scale(of: samples)
         var generator = SeededGenerator(seed: seed)
         var draws: [OffPolicyEstimator: [Double]] = [:]
         for estimator in OffPolicyEstimator.allCases { draws[estimator] = [] }
+        var lifts: [Double] = []
         samples.withUnsafeBufferPointer { samples in
             for _ in 0..<resamples {
                 var sums = OffPolicyEstimators.Sums(scale: scale, switchThreshold: switchThreshold)
@@ -47,16 +61,17 @@ public enum PercentileBootstrap {
                 for estimator in OffPolicyEstimator.allCases {
                     if let value = values[estimator] { draws[estimator]!.append(value) }
                 }
+                if let dr = values.dr, let observed = values.observedMean { lifts.append(dr - observed) }
             }
         }
         let alpha = 1 - level
-        var intervals: [OffPolicyEstimator: PercentileInterval] = [:]
-        for (estimator, values) in draws where 2 * values.count >= resamples {
+        func interval(_ values: [Double]) -> PercentileInterval? {
+            guard 2 * values.count >= resamples else { return nil }
             let sorted = values.sorted()
-            intervals[estimator] = PercentileInterval(
+            return PercentileInterval(
                 lo: percentile(sorted: sorted, alpha / 2), hi: percentile(sorted: sorted, 1 - alpha / 2))
         }
-        return intervals
+        return BootstrapIntervals(estimates: draws.compactMapValues(interval), drLift: interval(lifts))
     }
 
     /// The p-quantile (0 ≤ p ≤ 1) of sorted values with linear interpolation between the order

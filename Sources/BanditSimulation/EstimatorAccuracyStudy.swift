@@ -16,6 +16,17 @@ public struct EstimatorAccuracyStudy: Sendable {
         public var loggingValue: Double?
         public var estimates: [OffPolicyEstimator: EstimateInterval]
 
+        public init(
+            seed: UInt64, count: Int, truth: Double, loggingValue: Double?,
+            estimates: [OffPolicyEstimator: EstimateInterval]
+        ) {
+            self.seed = seed
+            self.count = count
+            self.truth = truth
+            self.loggingValue = loggingValue
+            self.estimates = estimates
+        }
+
         /// |estimate − truth| / |truth| (infinite where the estimator is undefined).
         public func relativeError(_ estimator: OffPolicyEstimator) -> Double {
             guard let value = estimates[estimator]?.value else { return .infinity }

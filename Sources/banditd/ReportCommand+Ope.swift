@@ -23,7 +23,8 @@ extension ReportCommand {
                 Estimators on the held-out decisions: IPS, SNIPS, DM (the same ridge model as reward model), \
                 DR, Switch-DR (importance-weighted correction only where the weight ≤ --switch-threshold), \
                 each with a seeded 95 % percentile-bootstrap interval. passed: the candidate's DR lower bound \
-                exceeds the logging policy's observed value, by at least --min-lift. With --gate the exit \
+                exceeds the logging policy's observed value, by at least --min-lift, and so does the lower \
+                bound of the paired lift (DR − observed mean on the same resamples). With --gate the exit \
                 status is 3 when not passed. Each run is recorded in evaluation_runs unless --no-record. \
                 Exit status: 0, 3 (gate not passed), 1 (error).
                 """
@@ -164,11 +165,17 @@ struct OpeReport {
     let evaluation: OffPolicyEvaluation
     let key: AnswerKey?
 
-    /// The candidate's DR lower bound exceeds the logging policy's observed value, by at least
-    /// `minLift` (with `minLift` 0: strictly exceeds). False without data.
+    /// CONTRACT section 9's rule — the candidate's DR lower bound exceeds the logging policy's
+    /// observed value, by at least `minLift` (with `minLift` 0: strictly exceeds) — and the same
+    /// for the paired lift: the lower bound of DR − observed mean over the same resamples. The
+    /// second condition keeps a candidate no better than the logging policy from passing because
+    /// DR (a control variate) is far less noisy than the observed mean it is compared with (see
+    /// README, "Evaluating a new policy"). False without data.
     var passed: Bool {
-        guard let lo = evaluation.estimates[.dr]?.lo, let logging = evaluation.loggingValue else { return false }
-        return lo > logging && lo - logging >= minLift
+        guard let lo = evaluation.estimates[.dr]?.lo, let logging = evaluation.loggingValue,
+            let liftLo = evaluation.drLift.lo
+        else { return false }
+        return lo > logging && lo - logging >= minLift && liftLo > 0 && liftLo >= minLift
     }
 
     var estimatesValue: ReportValue {
@@ -187,7 +194,7 @@ struct OpeReport {
 
     func value(runID: UUID?) -> ReportValue {
         let settings = evaluation.settings
-        let lift: Double? = evaluation.estimates[.dr]?.lo.flatMap { lo in evaluation.loggingValue.map { lo - $0 } }
+        let margin: Double? = evaluation.estimates[.dr]?.lo.flatMap { lo in evaluation.loggingValue.map { lo - $0 } }
         var members: [(String, ReportValue)] = [
             ("policy", .string(policy)),
             ("candidate", .string(settings.candidate.rawValue)),
@@ -205,8 +212,15 @@ struct OpeReport {
             ("logging_value", .number(evaluation.loggingValue)),
             ("estimates", estimatesValue),
             ("passed", .bool(passed)),
-            ("dr_lift", .number(lift)),
             ("min_lift", .number(minLift)),
+            ("dr_lo_over_logging", .number(margin)),
+            (
+                "lift",
+                .object([
+                    ("value", .number(evaluation.drLift.value)), ("lo", .number(evaluation.drLift.lo)),
+                    ("hi", .number(evaluation.drLift.hi)),
+                ])
+            ),
             ("gate", .bool(gate)),
             ("n_training", .integer(evaluation.trainingCount)),
             (

@@ -21,7 +21,8 @@ import Testing
         // Rewards 0 and 1 on-policy: a resample's mean is 0, ½ or 1 with probability ¼, ½, ¼, so with
         // 1,000 resamples the 2.5 % and 97.5 % percentiles are the extremes 0 and 1.
         let intervals = PercentileBootstrap.intervals(
-            [Self.onPolicy(0), Self.onPolicy(1)], resamples: 1_000, seed: 1, switchThreshold: 20)
+            [Self.onPolicy(0), Self.onPolicy(1)], resamples: 1_000, seed: 1, switchThreshold: 20
+        ).estimates
         for estimator in [OffPolicyEstimator.ips, .snips, .dr, .switchDR] {
             #expect(intervals[estimator] == PercentileInterval(lo: 0, hi: 1), "\(estimator)")
         }
@@ -30,7 +31,8 @@ import Testing
 
     @Test func constantSamplesHaveAZeroWidthInterval() {
         let intervals = PercentileBootstrap.intervals(
-            Array(repeating: Self.onPolicy(0.25), count: 30), resamples: 200, seed: 9, switchThreshold: 20)
+            Array(repeating: Self.onPolicy(0.25), count: 30), resamples: 200, seed: 9, switchThreshold: 20
+        ).estimates
         #expect(intervals[.ips] == PercentileInterval(lo: 0.25, hi: 0.25))
         #expect(intervals.count == OffPolicyEstimator.allCases.count)
     }
@@ -42,7 +44,7 @@ import Testing
         let again = PercentileBootstrap.intervals(samples, resamples: 500, seed: 42, switchThreshold: 20)
         let other = PercentileBootstrap.intervals(samples, resamples: 500, seed: 43, switchThreshold: 20)
         #expect(first == again)
-        #expect(first[.ips] != other[.ips])
+        #expect(first.estimates[.ips] != other.estimates[.ips])
     }
 
     @Test func ninetyFivePercentIntervalsCoverTheTrueMeanAboutNinetyFivePercentOfTheTime() {
@@ -54,7 +56,8 @@ import Testing
         for trial in 0..<400 {
             let samples = (0..<100).map { _ in Self.onPolicy(Double.random(in: 0...1, using: &generator)) }
             let interval = PercentileBootstrap.intervals(
-                samples, resamples: 400, seed: UInt64(trial), switchThreshold: 20)[.ips]!
+                samples, resamples: 400, seed: UInt64(trial), switchThreshold: 20
+            ).estimates[.ips]!
             if interval.contains(0.5) { covering += 1 }
         }
         #expect(covering >= 360 && covering <= 395, "covered \(covering) of 400")
@@ -65,9 +68,27 @@ import Testing
         let samples = (0..<10).map { _ in
             OffPolicySample(reward: 1, weight: 0, modelValueOfTarget: 0.5, modelValueOfLoggedArm: 0.5)!
         }
-        let intervals = PercentileBootstrap.intervals(samples, resamples: 100, seed: 1, switchThreshold: 20)
+        let intervals = PercentileBootstrap.intervals(samples, resamples: 100, seed: 1, switchThreshold: 20).estimates
         #expect(intervals[.snips] == nil)
         #expect(intervals[.dm] == PercentileInterval(lo: 0.5, hi: 0.5))
-        #expect(PercentileBootstrap.intervals([], resamples: 10, seed: 1, switchThreshold: 20).isEmpty)
+        #expect(
+            PercentileBootstrap.intervals([], resamples: 10, seed: 1, switchThreshold: 20)
+                == BootstrapIntervals(estimates: [:], drLift: nil))
+    }
+
+    @Test func theLiftIsDRMinusTheObservedMeanOnTheSameResamples() {
+        // w = 1 and q̂_π − q̂_a = 0.1 on every sample: DR − mean r = 0.1 on every resample, exactly the
+        // difference, however noisy the rewards are.
+        var generator = SplitMix64(seed: 12)
+        let samples = (0..<200).map { _ in
+            OffPolicySample(
+                reward: Double.random(in: 0...1, using: &generator), weight: 1, modelValueOfTarget: 0.35,
+                modelValueOfLoggedArm: 0.25)!
+        }
+        let intervals = PercentileBootstrap.intervals(samples, resamples: 300, seed: 3, switchThreshold: 20)
+        let lift = intervals.drLift!
+        #expect(Swift.abs(lift.lo - 0.1) < 1e-12 && Swift.abs(lift.hi - 0.1) < 1e-12)
+        // DR itself is as noisy as the rewards.
+        #expect(intervals.estimates[.dr]!.hi - intervals.estimates[.dr]!.lo > 0.05)
     }
 }
