@@ -103,6 +103,7 @@ let package = Package(
             dependencies: ["BanditCore", "BanditMath", "BanditSimulation", "NATSKit", "PostgresKit", "TestSupport"]),
         .testTarget(name: "BanditTopologyTests", dependencies: ["BanditTopology", "NATSKit", "TestSupport"]),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"]),
-        .testTarget(name: "BanditStoreTests", dependencies: ["BanditStore", "BanditMath", "PostgresKit", "TestSupport"]),
+        .testTarget(
+            name: "BanditStoreTests", dependencies: ["BanditStore", "BanditMath", "PostgresKit", "TestSupport"]),
     ]
 )

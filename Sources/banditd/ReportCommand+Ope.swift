@@ -84,7 +84,9 @@ extension ReportCommand {
             guard EventSource(rawValue: source) != nil else {
                 throw ValidationError("--source must be prod, synthetic or shadow")
             }
-            guard holdout > 0 && holdout < 1 else { throw ValidationError("--holdout must lie strictly between 0 and 1") }
+            guard holdout > 0 && holdout < 1 else {
+                throw ValidationError("--holdout must lie strictly between 0 and 1")
+            }
             guard bootstrap >= 1 && bootstrap <= 100_000 else { throw ValidationError("--bootstrap must be 1…100000") }
             guard minLift.isFinite else { throw ValidationError("--min-lift must be a finite number") }
             guard switchThreshold >= 0 && !switchThreshold.isNaN else {
@@ -235,7 +237,10 @@ struct OpeReport {
                 .object([
                     ("holdout", .number(settings.holdout)), ("bootstrap", .integer(settings.resamples)),
                     ("seed", .integer(Int64(bitPattern: settings.seed))),
-                    ("switch_threshold", settings.switchThreshold.isFinite ? .number(settings.switchThreshold) : .string("inf")),
+                    (
+                        "switch_threshold",
+                        settings.switchThreshold.isFinite ? .number(settings.switchThreshold) : .string("inf")
+                    ),
                     ("lambda", .number(settings.lambda)),
                     ("state", .string(settings.perUserState ? "per_user" : "pooled")),
                 ])

@@ -176,7 +176,10 @@ struct ReportCommand: ParsableCommand {
                         "top",
                         .array(
                             top.map {
-                                .object([("cell", .string($0.cell)), ("count", .integer($0.count)), ("tier", .integer($0.tier))])
+                                .object([
+                                    ("cell", .string($0.cell)), ("count", .integer($0.count)),
+                                    ("tier", .integer($0.tier)),
+                                ])
                             })
                     ))
             }

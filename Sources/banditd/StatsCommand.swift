@@ -57,8 +57,9 @@ struct StatsCommand: ParsableCommand {
                 "unknown user \"\(user)\": no bandit state or decisions"
                     + (filter.isEmpty ? "" : " under \(filter.joined(separator: ", "))"))
         }
-        CommandOutput.print(StatsOutput.value(user: user, policy: policy, source: source, arms: arms, counts: counts)
-            .rendered(format))
+        CommandOutput.print(
+            StatsOutput.value(user: user, policy: policy, source: source, arms: arms, counts: counts)
+                .rendered(format))
     }
 }
 

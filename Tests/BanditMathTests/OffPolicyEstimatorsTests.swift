@@ -126,13 +126,34 @@ import Testing
     }
 
     @Test func outOfRangeInputsAreRejected() {
-        #expect(OffPolicySample(reward: 1, loggingPropensity: 0, targetProbability: 1, modelValueOfTarget: 0, modelValueOfLoggedArm: 0) == nil)
-        #expect(OffPolicySample(reward: 1, loggingPropensity: 1.5, targetProbability: 1, modelValueOfTarget: 0, modelValueOfLoggedArm: 0) == nil)
-        #expect(OffPolicySample(reward: 1, loggingPropensity: 0.5, targetProbability: 1.1, modelValueOfTarget: 0, modelValueOfLoggedArm: 0) == nil)
-        #expect(OffPolicySample(reward: .nan, loggingPropensity: 0.5, targetProbability: 1, modelValueOfTarget: 0, modelValueOfLoggedArm: 0) == nil)
-        #expect(OffPolicySample(reward: 1, loggingPropensity: 0.5, targetProbability: 1, modelValueOfTarget: .infinity, modelValueOfLoggedArm: 0) == nil)
-        #expect(OffPolicySample(reward: 1, loggingPropensity: 0.5, targetProbability: 1, modelValueOfTarget: 0, modelValueOfLoggedArm: .nan) == nil)
+        #expect(
+            OffPolicySample(
+                reward: 1, loggingPropensity: 0, targetProbability: 1, modelValueOfTarget: 0, modelValueOfLoggedArm: 0)
+                == nil)
+        #expect(
+            OffPolicySample(
+                reward: 1, loggingPropensity: 1.5, targetProbability: 1, modelValueOfTarget: 0, modelValueOfLoggedArm: 0
+            ) == nil)
+        #expect(
+            OffPolicySample(
+                reward: 1, loggingPropensity: 0.5, targetProbability: 1.1, modelValueOfTarget: 0,
+                modelValueOfLoggedArm: 0) == nil)
+        #expect(
+            OffPolicySample(
+                reward: .nan, loggingPropensity: 0.5, targetProbability: 1, modelValueOfTarget: 0,
+                modelValueOfLoggedArm: 0) == nil)
+        #expect(
+            OffPolicySample(
+                reward: 1, loggingPropensity: 0.5, targetProbability: 1, modelValueOfTarget: .infinity,
+                modelValueOfLoggedArm: 0) == nil)
+        #expect(
+            OffPolicySample(
+                reward: 1, loggingPropensity: 0.5, targetProbability: 1, modelValueOfTarget: 0,
+                modelValueOfLoggedArm: .nan) == nil)
         #expect(OffPolicySample(reward: 1, weight: -1, modelValueOfTarget: 0, modelValueOfLoggedArm: 0) == nil)
-        #expect(OffPolicySample(reward: 1, loggingPropensity: .leastNonzeroMagnitude, targetProbability: 1, modelValueOfTarget: 0, modelValueOfLoggedArm: 0) == nil)
+        #expect(
+            OffPolicySample(
+                reward: 1, loggingPropensity: .leastNonzeroMagnitude, targetProbability: 1, modelValueOfTarget: 0,
+                modelValueOfLoggedArm: 0) == nil)
     }
 }

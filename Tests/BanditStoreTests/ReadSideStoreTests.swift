@@ -90,9 +90,11 @@ struct ReadSideStoreTests {
             let read = try reads.evaluationDecisions(policy: "linucb_v1", source: "prod", since: since, until: until)
             #expect(read.withoutReward == 1)
             #expect(read.withoutCandidates == 1)
-            #expect(read.interactions.map(\.key) == ids.map { id in
-                DecisionKey(bytes: withUnsafeBytes(of: id.uuid) { Array($0) })
-            })
+            #expect(
+                read.interactions.map(\.key)
+                    == ids.map { id in
+                        DecisionKey(bytes: withUnsafeBytes(of: id.uuid) { Array($0) })
+                    })
             let first = read.interactions[2]
             #expect(first.features == [0.1, 1e-7])
             #expect(first.reward == 0.25)
@@ -200,7 +202,8 @@ struct ReadSideStoreTests {
 
             let (removed, records) = try resets.reset(user: "u1", policy: "linucb_v1", source: nil)
             #expect(removed == preview)
-            #expect(records.map { "\($0.policy)/\($0.source)/\($0.rows)" } == ["linucb_v1/prod/2", "linucb_v1/synthetic/1"])
+            #expect(
+                records.map { "\($0.policy)/\($0.source)/\($0.rows)" } == ["linucb_v1/prod/2", "linucb_v1/synthetic/1"])
             #expect(try stateRows() == 2)
             let stored = try connection.query(
                 "SELECT reset_id, user_id, policy, source, rows FROM state_resets ORDER BY source"
@@ -226,7 +229,8 @@ struct ReadSideStoreTests {
             let start = PostgresText.timestamp("2026-11-01 00:00:00+00")!
             let created = try EvaluationRuns(connection: connection).record(
                 EvaluationRun(
-                    runID: id, kind: .ope, policy: "linucb_v1", candidate: "learned", source: "prod", windowStart: start,
+                    runID: id, kind: .ope, policy: "linucb_v1", candidate: "learned", source: "prod",
+                    windowStart: start,
                     windowEnd: nil, n: 1234, estimates: #"{"dr":{"value":0.5,"lo":0.4,"hi":0.6}}"#, passed: true,
                     report: #"{"policy":"linucb_v1","n":1234}"#))
             let row = try connection.query(

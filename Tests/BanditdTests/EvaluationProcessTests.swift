@@ -123,7 +123,8 @@ struct EvaluationProcessTests {
                 let report = try OpeOutput(ope.output)
                 // The same numbers, to the bit, as the pure study of this seed: the daemon stored the log exactly.
                 let expected = EstimatorAccuracyStudy.evaluate(
-                    seed: seed, outcomes: SyntheticLog.defaultOutcomes, settings: OffPolicySettings(candidate: .learned))
+                    seed: seed, outcomes: SyntheticLog.defaultOutcomes, settings: OffPolicySettings(candidate: .learned)
+                )
                 #expect(report.n == expected.count)
                 #expect(report.loggingValue == expected.loggingValue)
                 var estimated: [OffPolicyEstimator: EstimateInterval] = [:]
@@ -137,16 +138,21 @@ struct EvaluationProcessTests {
                 #expect(report.skipped == ["no_reward": 0, "no_candidates": 0, "malformed": 0])
                 results.append(
                     EstimatorAccuracyStudy.SeedResult(
-                        seed: seed, count: report.n, truth: planted.trueValue ?? .nan, loggingValue: report.loggingValue,
+                        seed: seed, count: report.n, truth: planted.trueValue ?? .nan,
+                        loggingValue: report.loggingValue,
                         estimates: estimated))
                 #expect(planted.covered["dr"] == results.last?.covers(.dr))
             }
             // The README's targets, scaled to these seeds: DR's median relative error ≤ 5 %, its interval
             // covering the truth in ≥ 90 % of the worlds.
             let errors = results.map { $0.relativeError(.dr) }.sorted()
-            let median = errors.count % 2 == 1 ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
+            let median =
+                errors.count % 2 == 1
+                ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
             let covering = results.filter { $0.covers(.dr) }.count
-            print("report ope through the daemon, \(seeds.count) planted worlds: DR median relative error \(median), covering \(covering)")
+            print(
+                "report ope through the daemon, \(seeds.count) planted worlds: DR median relative error \(median), covering \(covering)"
+            )
             #expect(median <= 0.05)
             #expect(covering >= Int((0.9 * Double(seeds.count)).rounded(.up)))
 
@@ -259,7 +265,10 @@ struct EvaluationProcessTests {
                             eventID: UUID(), occurredAt: Date(), userID: "u1", decisionID: id, policy: "linucb_v1",
                             policyVersion: "linucb_v1@1.0.0+a3f9c2e1", armID: "a", propensity: 0.5,
                             features: [1, Double(index % 2), 0, 0, 0])))
-                bare.append(.reward(Reward(eventID: UUID(), occurredAt: Date(), userID: "u1", reward: 1, target: .decision(id: id))))
+                bare.append(
+                    .reward(
+                        Reward(eventID: UUID(), occurredAt: Date(), userID: "u1", reward: 1, target: .decision(id: id)))
+                )
             }
             try stack.publish(bare.filter { $0.subject == .decision }, on: nats)
             try stack.publish(bare.filter { $0.subject != .decision }, on: nats)
@@ -301,7 +310,8 @@ struct EvaluationProcessTests {
             #expect(try #require(uniformReport.drLoOverLogging) > 0)
             #expect(try #require(uniformReport.lift.lo) < 0)
             // Without --gate the verdict is printed and the exit status is 0.
-            let ungated = try stack.run(["report", "ope", "--policy", "linucb_v1", "--candidate", "uniform"], log: "u.log")
+            let ungated = try stack.run(
+                ["report", "ope", "--policy", "linucb_v1", "--candidate", "uniform"], log: "u.log")
             #expect(ungated.status == 0)
             #expect(try OpeOutput(ungated.output).passed == false)
 
@@ -309,13 +319,17 @@ struct EvaluationProcessTests {
                 "SELECT candidate, passed, n FROM evaluation_runs WHERE kind = 'ope' ORDER BY created_at"
             ).rows
             #expect(
-                try recorded.map { try $0.string(0) } == ["learned", "learned", "learned", "logging", "uniform", "uniform"])
+                try recorded.map { try $0.string(0) } == [
+                    "learned", "learned", "learned", "logging", "uniform", "uniform",
+                ])
             #expect(try recorded.map { try $0.bool(1) } == [true, false, true, false, false, false])
 
             // Errors: an unknown policy (1), arguments out of range (64).
             let unknown = try stack.run(["report", "ope", "--policy", "nope"], log: "unknown.log")
             #expect(unknown.status == 1 && unknown.output.contains("unknown policy"), "\(unknown.output)")
-            for arguments in [["--holdout", "1"], ["--since", "yesterday"], ["--candidate", "best"], ["--bootstrap", "0"]] {
+            for arguments in [
+                ["--holdout", "1"], ["--since", "yesterday"], ["--candidate", "best"], ["--bootstrap", "0"],
+            ] {
                 let bad = try stack.run(["report", "ope", "--policy", "linucb_v1"] + arguments, log: "bad.log")
                 #expect(bad.status == 64, "\(arguments): \(bad.output)")
             }

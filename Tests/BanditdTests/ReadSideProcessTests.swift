@@ -30,7 +30,9 @@ struct ReadSideProcessTests {
     static func joined(_ user: String, _ decision: Event, reward: Double) -> Event {
         guard case .decision(let logged) = decision else { preconditionFailure("not a decision") }
         return .reward(
-            Reward(eventID: UUID(), occurredAt: Date(), userID: user, reward: reward, target: .decision(id: logged.decisionID)))
+            Reward(
+                eventID: UUID(), occurredAt: Date(), userID: user, reward: reward,
+                target: .decision(id: logged.decisionID)))
     }
 
     @Test func statsShowsAUsersStateAndDecisionsByRewardOriginInBothFormats() async throws {
@@ -45,7 +47,8 @@ struct ReadSideProcessTests {
             let rewards = decisions.prefix(4).enumerated().map { Self.joined("alice", $1, reward: 0.25 * Double($0)) }
             let inline = [
                 Self.inline("alice", arm: "c", reward: 1), Self.inline("alice", arm: "c", reward: -0.5),
-                Self.inline("alice", arm: "c", reward: 0.125), Self.inline("alice", arm: "a", reward: 0.5, source: .synthetic),
+                Self.inline("alice", arm: "c", reward: 0.125),
+                Self.inline("alice", arm: "a", reward: 0.5, source: .synthetic),
                 Self.inline("bob", arm: "a", reward: 1),
             ]
             try stack.publish(decisions, on: nats)
@@ -92,7 +95,8 @@ struct ReadSideProcessTests {
             #expect(synthetic["state_n"] as? Int == 1)
 
             // The table: the same content, aligned, numbers rounded.
-            let table = OperationsStack.stdout(try stack.command(["stats", "--user", "alice", "--format", "table"], log: "t.log"))
+            let table = OperationsStack.stdout(
+                try stack.command(["stats", "--user", "alice", "--format", "table"], log: "t.log"))
             #expect(!table.contains("{"))
             let lines = table.split(separator: "\n").map(String.init)
             #expect(lines.contains { $0.hasPrefix("user_id") && $0.hasSuffix("alice") })
@@ -103,12 +107,20 @@ struct ReadSideProcessTests {
             }
             let cLine = try #require(lines.first { $0.contains(" c ") })
             #expect(cLine.contains("0.6250") && cLine.contains("0.2083") && cLine.contains(" 3 "))
-            let prodLine = try #require(lines.first { $0.hasPrefix("linucb_v1") && $0.contains("prod") && !$0.contains(" a ") && !$0.contains(" b ") && !$0.contains(" c ") })
-            #expect(prodLine.split(separator: " ").map(String.init) == ["linucb_v1", "prod", "6", "4", "0", "0", "2", "3", "7"])
+            let prodLine = try #require(
+                lines.first {
+                    $0.hasPrefix("linucb_v1") && $0.contains("prod") && !$0.contains(" a ") && !$0.contains(" b ")
+                        && !$0.contains(" c ")
+                })
+            #expect(
+                prodLine.split(separator: " ").map(String.init) == [
+                    "linucb_v1", "prod", "6", "4", "0", "0", "2", "3", "7",
+                ])
 
             // Filters and errors.
             let onlySynthetic = try #require(
-                try OperationsStack.json(try stack.command(["stats", "--user", "alice", "--source", "synthetic"], log: "s.log"))
+                try OperationsStack.json(
+                    try stack.command(["stats", "--user", "alice", "--source", "synthetic"], log: "s.log"))
                     as? [String: Any])
             #expect((onlySynthetic["arms"] as? [Any])?.count == 1)
             let unknown = try stack.run(["stats", "--user", "nobody"], log: "unknown.log")
@@ -130,7 +142,8 @@ struct ReadSideProcessTests {
             let signals = [decision]
             let feedback = [
                 Self.inline("alice", arm: "a", reward: 1), Self.inline("alice", arm: "a", reward: 0.5),
-                Self.joined("alice", decision, reward: 0.75), Self.inline("alice", arm: "a", reward: 1, source: .synthetic),
+                Self.joined("alice", decision, reward: 0.75),
+                Self.inline("alice", arm: "a", reward: 1, source: .synthetic),
                 Self.inline("bob", arm: "a", reward: 1),
             ]
             try stack.publish(signals, on: nats)
@@ -146,12 +159,15 @@ struct ReadSideProcessTests {
 
             // Exactly one of --dry-run and --yes.
             #expect(try stack.run(["state", "reset", "--user", "alice"], log: "none.log").status == 64)
-            #expect(try stack.run(["state", "reset", "--user", "alice", "--dry-run", "--yes"], log: "both.log").status == 64)
+            #expect(
+                try stack.run(["state", "reset", "--user", "alice", "--dry-run", "--yes"], log: "both.log").status == 64
+            )
 
             // A dry run lists what would go and changes nothing.
             let dry = try #require(
                 try OperationsStack.json(
-                    try stack.command(["state", "reset", "--user", "alice", "--source", "prod", "--dry-run"], log: "dry.log"))
+                    try stack.command(
+                        ["state", "reset", "--user", "alice", "--source", "prod", "--dry-run"], log: "dry.log"))
                     as? [String: Any])
             #expect(dry["dry_run"] as? Bool == true)
             #expect(dry["rows"] as? Int == 2)
@@ -160,13 +176,15 @@ struct ReadSideProcessTests {
             #expect(try rows("alice", "prod") == 2)
             #expect(try resets() == 0)
             let dryTable = try stack.command(
-                ["state", "reset", "--user", "alice", "--source", "prod", "--dry-run", "--format", "table"], log: "dt.log")
+                ["state", "reset", "--user", "alice", "--source", "prod", "--dry-run", "--format", "table"],
+                log: "dt.log")
             #expect(dryTable.contains("removed:") && dryTable.contains("dry_run  true"), "\(dryTable)")
 
             // The reset: alice's prod rows go, her synthetic row and bob's stay; one audit row.
             let reset = try #require(
                 try OperationsStack.json(
-                    try stack.command(["state", "reset", "--user", "alice", "--source", "prod", "--yes"], log: "reset.log"))
+                    try stack.command(
+                        ["state", "reset", "--user", "alice", "--source", "prod", "--yes"], log: "reset.log"))
                     as? [String: Any])
             #expect(reset["rows"] as? Int == 2)
             let recorded = try #require((reset["resets"] as? [[String: Any]])?.first)
@@ -176,7 +194,8 @@ struct ReadSideProcessTests {
             #expect(try rows("alice", "prod") == 0)
             #expect(try rows("alice", "synthetic") == 1)
             #expect(try rows("bob", "prod") == 1)
-            let audit = try database.query("SELECT reset_id::text, user_id, policy, source, rows FROM state_resets").rows
+            let audit = try database.query("SELECT reset_id::text, user_id, policy, source, rows FROM state_resets")
+                .rows
             #expect(audit.count == 1)
             #expect(try audit[0].string(0) == recorded["reset_id"] as? String)
             #expect(try audit[0].string(1) == "alice")
@@ -184,10 +203,14 @@ struct ReadSideProcessTests {
 
             // Re-published under new Nats-Msg-Ids: ledger duplicates, acked without effect.
             func settled() throws -> Bool {
-                for (stream, consumer) in [("SIGNALS", "feature-pipeline-signals"), ("FEEDBACK", "feature-pipeline-feedback")] {
+                for (stream, consumer) in [
+                    ("SIGNALS", "feature-pipeline-signals"), ("FEEDBACK", "feature-pipeline-feedback"),
+                ] {
                     let info = try nats.consumerInfo(stream: stream, consumer: consumer)
                     let last = try nats.streamInfo(stream).state.lastSequence
-                    guard info.pending == 0, info.ackPending == 0, info.ackFloor.streamSequence == last else { return false }
+                    guard info.pending == 0, info.ackPending == 0, info.ackFloor.streamSequence == last else {
+                        return false
+                    }
                 }
                 return true
             }
@@ -224,7 +247,8 @@ struct ReadSideProcessTests {
 
             // Without --source every source goes (with --yes): one audit row per (policy, source).
             let all = try #require(
-                try OperationsStack.json(try stack.command(["state", "reset", "--user", "alice", "--yes"], log: "all.log"))
+                try OperationsStack.json(
+                    try stack.command(["state", "reset", "--user", "alice", "--yes"], log: "all.log"))
                     as? [String: Any])
             #expect(all["rows"] as? Int == 2)
             #expect((all["resets"] as? [[String: Any]])?.map { $0["source"] as? String } == ["prod", "synthetic"])
@@ -232,7 +256,8 @@ struct ReadSideProcessTests {
             #expect(try resets() == 3)
             // Nothing left: nothing removed, nothing recorded.
             let empty = try #require(
-                try OperationsStack.json(try stack.command(["state", "reset", "--user", "alice", "--yes"], log: "e.log"))
+                try OperationsStack.json(
+                    try stack.command(["state", "reset", "--user", "alice", "--yes"], log: "e.log"))
                     as? [String: Any])
             #expect(empty["rows"] as? Int == 0)
             #expect(try resets() == 3)
@@ -261,7 +286,8 @@ struct ReadSideProcessTests {
                                 inferenceID: UUID(), taskType: taskType, taskTypeSource: .caller,
                                 policyVersion: "routing_v1@1.0.0+a3f9c2e1", model: model, provider: "p",
                                 constraintBand: band, reward: 0.5, latencyMs: 10, costUSD: 0.001, completed: true,
-                                banditUpdate: .init(policy: "routing_v1", features: [1, Double(index), 0, 0, 0, 0, 0, 0]))))
+                                banditUpdate: .init(
+                                    policy: "routing_v1", features: [1, Double(index), 0, 0, 0, 0, 0, 0]))))
                 }
             }
             try stack.publish(events, on: nats)
@@ -283,7 +309,8 @@ struct ReadSideProcessTests {
                 try OperationsStack.json(try stack.command(["report", "cells"], log: "cells-2.log")) as? [String: Any])
             #expect(noTop["top"] == nil)
             let u2 = try #require(
-                try OperationsStack.json(try stack.command(["report", "cells", "--user", "u2", "--top", "1"], log: "c3.log"))
+                try OperationsStack.json(
+                    try stack.command(["report", "cells", "--user", "u2", "--top", "1"], log: "c3.log"))
                     as? [String: Any])
             #expect((u2["top"] as? [[String: Any]])?.first?["count"] as? Int == 2)  // code|m1|low: indices 1, 3
             let cellsTable = OperationsStack.stdout(
@@ -320,16 +347,21 @@ struct ReadSideProcessTests {
             #expect(letter["reason"] as? String == "json.invalid")
             #expect(try stack.command(["dlq", "list", "--json"], log: "dlq-j.log") == dlq)
             let dlqTable = try stack.command(["dlq", "list", "--format", "table"], log: "dlq-t.log")
-            let dlqLines = OperationsStack.stdout(dlqTable).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            let dlqLines = OperationsStack.stdout(dlqTable).split(separator: "\n").map {
+                $0.split(separator: " ").map(String.init)
+            }
             #expect(
                 dlqLines.first == [
-                    "seq", "stored_at", "subject", "reason", "deliveries", "stream", "stream_seq", "body_bytes", "detail",
+                    "seq", "stored_at", "subject", "reason", "deliveries", "stream", "stream_seq", "body_bytes",
+                    "detail",
                 ])
             let row = try #require(dlqLines.dropFirst(2).first)
-            #expect(Array(row.prefix(8)) == [
-                "\(letter["seq"] as? Int ?? -1)", letter["stored_at"] as? String ?? "", "feedback.reward", "json.invalid",
-                "1", "FEEDBACK", "\(letter["stream_seq"] as? Int ?? -1)", "\(letter["body_bytes"] as? Int ?? -1)",
-            ])
+            #expect(
+                Array(row.prefix(8)) == [
+                    "\(letter["seq"] as? Int ?? -1)", letter["stored_at"] as? String ?? "", "feedback.reward",
+                    "json.invalid",
+                    "1", "FEEDBACK", "\(letter["stream_seq"] as? Int ?? -1)", "\(letter["body_bytes"] as? Int ?? -1)",
+                ])
             #expect(dlqTable.contains("1 dead letter(s)"))
             #expect(try stack.run(["dlq", "list", "--json", "--format", "table"], log: "dlq-x.log").status == 64)
         }
