@@ -25,7 +25,7 @@ enum TableRendering {
                 case .array(let elements) where elements.contains(where: { !$0.isScalar }):
                     sections.append("\(key):\n" + (table(elements) ?? "(none)"))
                 case .object(let inner) where !inner.isEmpty && inner.allSatisfy({ !$0.1.isScalar && isObject($0.1) }):
-                    sections.append("\(key):\n" + recordTable(key: key, inner))
+                    sections.append("\(key):\n" + recordTable(inner))
                 default:
                     summary += flatten(key, member)
                 }
@@ -54,10 +54,11 @@ enum TableRendering {
         return layout(rows)
     }
 
-    private static func recordTable(key: String, _ members: [(String, ReportValue)]) -> String {
+    /// The first column holds the member names, under an empty header (the section title names them).
+    private static func recordTable(_ members: [(String, ReportValue)]) -> String {
         let rows = members.map { name, value -> [(String, ReportValue)] in
-            guard case .object(let inner) = value else { return [(key, .string(name))] }
-            return [(key, .string(name))] + flattenValues("", inner)
+            guard case .object(let inner) = value else { return [("", .string(name))] }
+            return [("", .string(name))] + flattenValues("", inner)
         }
         return layout(rows)
     }
