@@ -151,16 +151,15 @@ public struct OffPolicyEvaluation: Sendable {
         var rewardSum = 0.0
         for row in evaluated {
             let target = Self.targetDistribution(row, candidate: settings.candidate, policyModel: policyModel)
-            let predictions = row.candidates.map { model.predict(arm: $0, user: row.userID, features: row.features) }
             let loggedPrediction = model.predict(arm: row.armID, user: row.userID, features: row.features)
             let weight: Double
             let modelValueOfTarget: Double
             if let target, settings.candidate != .logging {
                 var targetOfLogged = 0.0
                 var value = 0.0
-                for k in row.candidates.indices {
+                for k in row.candidates.indices where target[k] > 0 {
                     if ArmIdentity.same(row.candidates[k], row.armID) { targetOfLogged += target[k] }
-                    value += target[k] * predictions[k]
+                    value += target[k] * model.predict(arm: row.candidates[k], user: row.userID, features: row.features)
                 }
                 weight = targetOfLogged / row.propensity
                 modelValueOfTarget = value

@@ -93,7 +93,7 @@ extension ReportCommand {
                 throw ValidationError("--switch-threshold must be ≥ 0 (inf: Switch-DR equals DR)")
             }
             for (name, value) in [("--since", since), ("--until", until)] {
-                if let value, Timestamp.parse(value) == nil {
+                if let value, TimestampArgument.parse(value) == nil {
                     throw ValidationError("\(name) must be an RFC 3339 time with an offset, got \"\(value)\"")
                 }
             }
@@ -105,8 +105,8 @@ extension ReportCommand {
                 let names = configuration.policies.policies.map(\.name).joined(separator: ", ")
                 CommandOutput.fail("unknown policy \"\(policy)\" (configured: \(names))")
             }
-            let start = since.flatMap(Timestamp.parse)
-            let end = until.flatMap(Timestamp.parse)
+            let start = since.flatMap(TimestampArgument.parse)
+            let end = until.flatMap(TimestampArgument.parse)
             var key: AnswerKey?
             if let planted {
                 let loaded = AnswerKeyFile.load(planted)
@@ -279,40 +279,5 @@ struct OpeReport {
                 ))
         }
         return .object(members)
-    }
-}
-
-/// Records a run in `evaluation_runs`, or exits 1: an evaluation that was asked to be recorded
-/// and was not must not look like a success.
-enum EvaluationRecording {
-    static func record(_ run: EvaluationRun, on connection: PostgresConnection) {
-        do {
-            try EvaluationRuns(connection: connection).record(run)
-        } catch {
-            let hint = error.sqlState == .undefinedTable ? " (run `banditd migrate`, or pass --no-record)" : ""
-            CommandOutput.fail("cannot record the run in evaluation_runs: \(error)\(hint)")
-        }
-    }
-}
-
-/// `--since` / `--until`: RFC 3339 with an offset (fractional seconds to the millisecond).
-enum Timestamp {
-    static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
-}
-
-/// The answer key of `banditd simulate --out`, or exit 1 naming the file.
-enum AnswerKeyFile {
-    static func load(_ path: String) -> AnswerKey {
-        do {
-            return try JSONDecoder().decode(AnswerKey.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            CommandOutput.fail("cannot read the answer key \(path): \(error)")
-        }
     }
 }

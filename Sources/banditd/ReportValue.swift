@@ -11,7 +11,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// A command's output as one value, rendered either as JSON (for scripts) or as aligned tables
 /// (for a person): both renderings come from the same value, so they carry the same content.
 /// Object members keep their order.
-indirect enum ReportValue: Equatable {
+indirect enum ReportValue {
     case object([(String, ReportValue)])
     case array([ReportValue])
     case string(String)
@@ -19,20 +19,6 @@ indirect enum ReportValue: Equatable {
     case number(Double)
     case bool(Bool)
     case null
-
-    static func == (lhs: ReportValue, rhs: ReportValue) -> Bool {
-        switch (lhs, rhs) {
-        case (.object(let l), .object(let r)):
-            l.count == r.count && zip(l, r).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        case (.array(let l), .array(let r)): l == r
-        case (.string(let l), .string(let r)): l.utf8.elementsEqual(r.utf8)
-        case (.integer(let l), .integer(let r)): l == r
-        case (.number(let l), .number(let r)): l == r
-        case (.bool(let l), .bool(let r)): l == r
-        case (.null, .null): true
-        default: false
-        }
-    }
 
     /// A double, or null when absent or not finite (JSON has no NaN).
     static func number(_ value: Double?) -> ReportValue {
