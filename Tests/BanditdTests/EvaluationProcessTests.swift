@@ -187,6 +187,15 @@ struct EvaluationProcessTests {
             #expect(try kinds.last?.int(1) == SyntheticLog.defaultOutcomes)
             #expect(try kinds.last?.bool(2) == true)
 
+            let convergenceTable = try stack.command(
+                ["report", "convergence", "--planted", key, "--no-record", "--format", "table"], log: "c-table.log")
+            #expect(convergenceTable.contains("cells:"))
+            #expect(
+                convergenceTable.split(separator: "\n").contains {
+                    $0.hasPrefix("covered_cells") && $0.hasSuffix(" 63")
+                })
+            #expect(convergenceTable.split(separator: "\n").contains { $0.hasPrefix("learned_off_policy.ips ") })
+
             // --format table: the same content for a person.
             let table = try stack.run(
                 [
