@@ -109,6 +109,9 @@ public struct SyntheticLog: Sendable {
 }
 
 extension UUID {
+    /// The 16 bytes in order (as PostgreSQL stores and compares a uuid).
+    var bytes: [UInt8] { withUnsafeBytes(of: uuid) { Array($0) } }
+
     init(bytes b: [UInt8]) {
         self.init(
             uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])

@@ -1,4 +1,5 @@
 import BanditCore
+import BanditMath
 
 /// One context of the synthetic world: what a routed request looks like before a model is
 /// chosen. The world's "cell" for the planted optimum is a context — (task type, constraint

@@ -175,5 +175,38 @@ extension Migration {
                 END
                 $$;
                 """),
+        // CONTRACT section 9: every `report ope` / `report convergence` run, and every
+        // `state reset`. `report` keeps the command's whole JSON output (a column the contract
+        // does not name: columns may be added).
+        Migration(
+            version: 4, name: "evaluation_runs_and_state_resets",
+            sql: """
+                CREATE TABLE evaluation_runs (
+                    run_id       uuid PRIMARY KEY,
+                    kind         text NOT NULL CHECK (kind IN ('ope', 'convergence')),
+                    policy       text NOT NULL,
+                    candidate    text,
+                    source       text NOT NULL CHECK (source IN ('prod', 'synthetic', 'shadow')),
+                    window_start timestamptz,
+                    window_end   timestamptz,
+                    n            bigint NOT NULL CHECK (n >= 0),
+                    estimates    jsonb NOT NULL,
+                    passed       boolean NOT NULL,
+                    created_at   timestamptz NOT NULL DEFAULT now(),
+                    report       jsonb NOT NULL
+                );
+                CREATE INDEX evaluation_runs_policy_idx ON evaluation_runs (policy, created_at);
+
+                -- One row per (policy, source) whose state rows a reset removed.
+                CREATE TABLE state_resets (
+                    reset_id uuid PRIMARY KEY,
+                    user_id  text NOT NULL,
+                    policy   text NOT NULL,
+                    source   text NOT NULL CHECK (source IN ('prod', 'synthetic', 'shadow')),
+                    rows     bigint NOT NULL CHECK (rows >= 0),
+                    reset_at timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX state_resets_key_idx ON state_resets (user_id, policy, source, reset_at);
+                """),
     ]
 }

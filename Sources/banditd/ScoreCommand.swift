@@ -39,6 +39,9 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .long, help: "Arms to rank even without state (comma-separated); they score at the prior.")
     var arms: String?
 
+    @Option(help: "json | table.")
+    var format: OutputFormat = .json
+
     func run() throws {
         let configuration = try options.load()
         guard let definition = configuration.policies[policy] else {
@@ -102,17 +105,20 @@ struct ScoreCommand: ParsableCommand {
                 CommandOutput.warn("arm \(arm.armID): stored state unusable (\(fallback)); scored at the prior")
             }
         }
-        CommandOutput.print(ScoreOutput.json(ranked))
+        CommandOutput.print(ScoreOutput.value(ranked).rendered(format))
     }
 }
 
 enum ScoreOutput {
     /// `[{"arm_id":…,"score":…,"mean":…,"n":…}, …]` in ranking order.
-    static func json(_ ranked: [RankedArm]) -> String {
-        let items = ranked.map {
-            "{\"arm_id\":\(JSONText.string($0.armID)),\"score\":\($0.score),\"mean\":\($0.mean),\"n\":\($0.n)}"
-        }
-        return "[" + items.joined(separator: ",") + "]"
+    static func value(_ ranked: [RankedArm]) -> ReportValue {
+        .array(
+            ranked.map {
+                .object([
+                    ("arm_id", .string($0.armID)), ("score", .number($0.score)), ("mean", .number($0.mean)),
+                    ("n", .integer($0.n)),
+                ])
+            })
     }
 }
 
