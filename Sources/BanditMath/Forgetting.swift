@@ -71,6 +71,11 @@ public struct ForgettingState: Sendable, Equatable {
         self.halfLife = halfLife
     }
 
+    /// No update has been folded in yet.
+    var isEmpty: Bool {
+        statistics.n == 0 && statistics.a.allSatisfy { $0 == 0 } && statistics.b.allSatisfy { $0 == 0 }
+    }
+
     /// The effective sums at `readAt`: a and b scaled by 2^((T − τ)/h). Without forgetting the
     /// stored sums themselves.
     public func effective(at readAt: Double) -> ArmStatistics {
@@ -85,8 +90,13 @@ public struct ForgettingState: Sendable, Equatable {
     /// continues from there: a changed half-life applies from the first update after the change.
     public mutating func apply(_ updates: [TimedUpdate], halfLife policyHalfLife: Double?, now: Double) {
         if self.halfLife != policyHalfLife {
-            statistics = effective(at: now)
-            reference = policyHalfLife == nil ? nil : now
+            if isEmpty {
+                // Nothing to convert: the first update sets the reference time.
+                reference = nil
+            } else {
+                statistics = effective(at: now)
+                reference = policyHalfLife == nil ? nil : now
+            }
             halfLife = policyHalfLife
         }
         guard let policyHalfLife else {

@@ -132,6 +132,11 @@ public final class Metrics: Sendable {
         }
     }
 
+    /// Decisions closed with their default reward, and late rewards that corrected one, so far.
+    public var rewardLoopCounts: (closedByDefault: UInt64, lateCorrected: UInt64) {
+        storage.withLock { ($0.decisionsClosedByDefault, $0.rewardsLate) }
+    }
+
     public func recordDatabaseReconnect() {
         storage.withLock { $0.databaseReconnects += 1 }
     }

@@ -83,8 +83,10 @@ enum StoreStatements {
                         "bandit_state row of policy \(key.policy) has dimension \(row.statistics.dimension), the update has \(dimension)"
                 )
             }
-            var state = row?.forgettingState ?? ForgettingState(statistics: .zero(dimension: dimension))
-            state.apply(rowUpdates, halfLife: policies[key.policy]?.halfLifeSeconds, now: now.timeIntervalSince1970)
+            let halfLife = policies[key.policy]?.halfLifeSeconds
+            var state =
+                row?.forgettingState ?? ForgettingState(statistics: .zero(dimension: dimension), halfLife: halfLife)
+            state.apply(rowUpdates, halfLife: halfLife, now: now.timeIntervalSince1970)
             if let row {
                 changed.append((row.tid, state))
             } else {

@@ -116,6 +116,15 @@ import Testing
         #expect(read.n == 3)
     }
 
+    /// A row created under forgetting takes its reference time from its first updates, not from
+    /// the clock: event times far in the past (a simulated world, a replay) keep their weights.
+    @Test func aNewRowIsReferencedAtItsUpdatesNotAtTheClock() {
+        var state = ForgettingState(statistics: .zero(dimension: 1))
+        state.apply([TimedUpdate(features: [1], reward: 1, time: 1000)], halfLife: 100, now: 9e9)
+        #expect(state.reference == 1000)
+        #expect(state.effective(at: 1100).a == [0.5])
+    }
+
     @Test func withoutForgettingTheSumsArePlain() {
         var state = ForgettingState(statistics: .zero(dimension: 2))
         state.apply(
