@@ -13,6 +13,11 @@ struct BenchOptions {
     var batchOneEvents = 10_000
     var rates = [2000, 10_000]
     var steadySeconds = 30
+    /// BANDITD_WORKERS_PER_CONSUMER for the daemons (nil: the daemon's default).
+    var workersPerConsumer: Int?
+    /// Extra PostgreSQL settings (`--postgres-setting name=value`), for experiments only: the
+    /// reported numbers use PostgreSQL's durable defaults.
+    var postgresSettings: [String: String] = [:]
     var output = "bench/results/latest.json"
     /// Run only the scenarios whose key contains this (decode, raw, drain, scale-out, cluster, steady).
     var only: String?
@@ -28,6 +33,10 @@ struct BenchOptions {
             case "--steady-seconds": steadySeconds = Int(iterator.next() ?? "") ?? steadySeconds
             case "--out": output = iterator.next() ?? output
             case "--only": only = iterator.next()
+            case "--workers": workersPerConsumer = Int(iterator.next() ?? "")
+            case "--postgres-setting":
+                let pair = (iterator.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
+                if pair.count == 2 { postgresSettings[pair[0]] = pair[1] }
             case "--quick":
                 events = 10_000
                 batchOneEvents = 2000
@@ -315,6 +324,9 @@ final class DaemonStack {
         environment["BANDITD_BATCH_SIZE"] = String(batchSize)
         environment["BANDITD_MAX_WAIT_MS"] = "100"
         environment["NATS_MAX_ACK_PENDING"] = "20000"
+        if let workers = bench.options.workersPerConsumer {
+            environment["BANDITD_WORKERS_PER_CONSUMER"] = String(workers)
+        }
         environment["LOG_LEVEL"] = "warning"
         self.environment = environment
         let log = directory.appending("cli.log")

@@ -15,7 +15,7 @@ let options = BenchOptions(CommandLine.arguments.dropFirst())
 // plus commit timestamps for the latency runs and pg_stat_statements for the profile.
 let postgresSettings = PostgresServer.durableSettings.merging([
     "track_commit_timestamp": "on", "shared_preload_libraries": "pg_stat_statements",
-]) { $1 }
+]) { $1 }.merging(options.postgresSettings) { $1 }
 var results = BenchResults(machine: MachineInfo.current(postgresSettings: postgresSettings))
 
 do {

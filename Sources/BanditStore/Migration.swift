@@ -228,5 +228,25 @@ extension Migration {
                     ADD COLUMN half_life_s    float8 CHECK (half_life_s > 0),
                     ADD CONSTRAINT bandit_state_forgetting CHECK ((forgetting_ref IS NULL) = (half_life_s IS NULL));
                 """),
+        // CONTRACT section 10: retention removes old ledger rows and old closed decisions in
+        // slices by age. The ledger's processed_at only grows (now() at insert), so its B-tree
+        // takes each insert at its right edge and answers "oldest row" at once; decisions are
+        // found by occurred_at through a small BRIN index (inserted roughly in time order).
+        Migration(
+            version: 6, name: "retention_indexes",
+            sql: """
+                CREATE INDEX processed_events_processed_at_idx ON processed_events (processed_at);
+                CREATE INDEX decisions_occurred_at_brin ON decisions USING brin (occurred_at);
+
+                -- One row: the last retention run, for health and metrics (any daemon may run it).
+                CREATE TABLE retention_runs (
+                    id                 boolean PRIMARY KEY DEFAULT true CHECK (id),
+                    started_at         timestamptz NOT NULL,
+                    finished_at        timestamptz,
+                    outcome            text NOT NULL,
+                    ledger_deleted     bigint NOT NULL DEFAULT 0,
+                    decisions_deleted  bigint NOT NULL DEFAULT 0
+                );
+                """),
     ]
 }

@@ -1,0 +1,108 @@
+import BanditStore
+import Foundation
+import Logging
+import PostgresKit
+
+/// The data lifecycle job (CONTRACT section 10): every `interval` one retention run — old ledger
+/// rows and old closed decisions, in slices — unless another daemon's run holds the lock. Beats
+/// the watchdog between slices. Blocks its thread in `run`.
+public final class RetentionJob {
+    public struct Configuration: Sendable {
+        public var databaseURL: String
+        public var retention: Retention
+        public var interval: Duration
+        /// The first run comes this long after start (not at once: a restarting fleet would all
+        /// try at the same moment).
+        public var firstRunAfter: Duration
+        public var statementTimeout: Duration
+
+        public init(
+            databaseURL: String, retention: Retention, interval: Duration = .seconds(600),
+            firstRunAfter: Duration = .seconds(30), statementTimeout: Duration = .seconds(10)
+        ) {
+            self.databaseURL = databaseURL
+            self.retention = retention
+            self.interval = interval
+            self.firstRunAfter = firstRunAfter
+            self.statementTimeout = statementTimeout
+        }
+    }
+
+    public static let loop = "retention"
+
+    private let configuration: Configuration
+    private let observer: any WorkerObserver
+    private let onRun: @Sendable (RetentionReport, Error?) -> Void
+    private let logger: Logger
+    private var database: PostgresConnection?
+
+    /// - Parameter onRun: called after each run with its report, or the error it ended with.
+    public init(
+        configuration: Configuration, observer: any WorkerObserver, logger: Logger,
+        onRun: @escaping @Sendable (RetentionReport, Error?) -> Void = { _, _ in }
+    ) {
+        self.configuration = configuration
+        self.observer = observer
+        self.onRun = onRun
+        var logger = logger
+        logger[metadataKey: "job"] = "\(Self.loop)"
+        self.logger = logger
+    }
+
+    public func run(stop: StopSignal) {
+        defer {
+            database?.close()
+            database = nil
+            observer.loopEnded(Self.loop)
+        }
+        var wait = configuration.firstRunAfter
+        while !sleepBeating(wait, stop: stop) {
+            wait = configuration.interval
+            let started = ContinuousClock.now
+            do {
+                let connection = try connectedDatabase()
+                let report = try configuration.retention.run(on: connection) {
+                    observer.loopBeat(Self.loop)
+                    return !stop.isRequested
+                }
+                onRun(report, nil)
+                if report.ran && report.ledgerDeleted + report.decisionsDeleted > 0 {
+                    logger.info(
+                        "retention removed old rows",
+                        metadata: [
+                            "ledger_deleted": "\(report.ledgerDeleted)",
+                            "decisions_deleted": "\(report.decisionsDeleted)",
+                            "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
+                        ])
+                }
+            } catch {
+                database?.close()
+                database = nil
+                onRun(RetentionReport(), error)
+                logger.error("retention run failed; the next run retries", metadata: ["error": "\(error)"])
+                wait = min(wait, .seconds(60))
+            }
+        }
+    }
+
+    /// Sleeps `duration` in steps, beating the watchdog; true when stop was requested.
+    private func sleepBeating(_ duration: Duration, stop: StopSignal) -> Bool {
+        var left = duration
+        while left > .zero {
+            observer.loopBeat(Self.loop)
+            let step = min(left, .seconds(5))
+            if stop.sleep(step) { return true }
+            left -= step
+        }
+        return stop.isRequested
+    }
+
+    private func connectedDatabase() throws(PostgresError) -> PostgresConnection {
+        if let database { return database }
+        let connection = try PostgresConnection(conninfo: configuration.databaseURL)
+        try connection.query(
+            "SELECT set_config('statement_timeout', $1, false)", ["\(configuration.statementTimeout.milliseconds)ms"])
+        database = connection
+        return connection
+    }
+}

@@ -1,0 +1,109 @@
+import BanditCore
+import BanditStore
+import BanditWorker
+import Foundation
+import NATSKit
+import PostgresKit
+import TestSupport
+import Testing
+
+/// CONTRACT section 10: the ledger and decisions retention, against real servers.
+@Suite(.postgresServer, .serialized)
+struct RetentionTests {
+    static let day: Duration = .seconds(86_400)
+    let retention = Retention(ledgerRetention: day * 14, decisionsRetention: day * 90, slice: 5000, pause: .zero)
+
+    private func withPipeline(_ body: @escaping @Sendable (PipelineHarness) throws -> Void) async throws {
+        let postgres = try PostgresServer.requireCurrent()
+        try await onDedicatedThread {
+            let harness = try PipelineHarness(postgres: postgres)
+            defer { harness.stop() }
+            try body(harness)
+        }
+    }
+
+    @Test func oldLedgerRowsAndOldClosedDecisionsGoInSlicesAndNothingYoungerOrOpenDoes() async throws {
+        try await withPipeline { harness in
+            let database = try PostgresConnection(conninfo: harness.conninfo)
+            // 12,000 ledger rows 15 days old, 100 from 13 days ago, 100 from now.
+            try database.query(
+                """
+                INSERT INTO processed_events (event_id, subject, stream, stream_seq, processed_at)
+                SELECT gen_random_uuid(), 'feedback.reward', 'FEEDBACK', g,
+                       now() - CASE WHEN g <= 12000 THEN interval '15 days' WHEN g <= 12100 THEN interval '13 days'
+                                    ELSE interval '0' END
+                FROM generate_series(1, 12200) AS g
+                """)
+            // Decisions: closed and 100 days old (go), open and 100 days old (stay), closed and 10 days old (stay).
+            for (index, (age, closed)) in [(100, true), (100, false), (10, true)].enumerated() {
+                try database.query(
+                    """
+                    INSERT INTO decisions (decision_id, event_id, user_id, policy, policy_version, arm_id, propensity,
+                                           features, source, occurred_at, reward, reward_origin, rewarded_at)
+                    VALUES (gen_random_uuid(), gen_random_uuid(), $1, 'linucb_v1', 'linucb_v1@1.0.0+a3f9c2e1', 'a', 0.5,
+                            '{0,0,0,0,0}', 'prod', now() - make_interval(days => $2::int),
+                            CASE WHEN $3::boolean THEN 0.0 END, CASE WHEN $3::boolean THEN 'default' END,
+                            CASE WHEN $3::boolean THEN now() END)
+                    """, ["u\(index)", "\(age)", closed ? "true" : "false"])
+            }
+            var slices = 0
+            let report = try retention.run(on: database) {
+                slices += 1
+                return true
+            }
+            #expect(report.ran)
+            #expect(report.ledgerDeleted == 12_000)
+            #expect(report.decisionsDeleted == 1)
+            #expect(slices >= 4)  // 5,000 + 5,000 + 2,000 (+ the decisions' pass)
+            #expect(try harness.count("processed_events") == 200)
+            #expect(
+                try harness.query("SELECT user_id FROM decisions ORDER BY user_id").map { try $0.string(0) } == [
+                    "u1", "u2",
+                ])
+            let status = try LedgerStatus.read(on: database)
+            #expect(status.lastRunOutcome == "ok")
+            #expect(status.lastRunLedgerDeleted == 12_000)
+            #expect(status.lastRunDecisionsDeleted == 1)
+            #expect((status.oldestAgeSeconds ?? 0) > 12 * 86_400)
+            // Nothing left to do: a second run deletes nothing.
+            #expect(try retention.run(on: database) { true }.ledgerDeleted == 0)
+        }
+    }
+
+    @Test func onlyOneDaemonRunsRetentionAtATime() async throws {
+        try await withPipeline { harness in
+            let holder = try PostgresConnection(conninfo: harness.conninfo)
+            try holder.query("SELECT pg_advisory_lock($1)", [String(Retention.advisoryLockKey)])
+            let other = try PostgresConnection(conninfo: harness.conninfo)
+            #expect(try !retention.run(on: other) { true }.ran)
+            try holder.query("SELECT pg_advisory_unlock($1)", [String(Retention.advisoryLockKey)])
+            #expect(try retention.run(on: other) { true }.ran)
+        }
+    }
+
+    /// A message can be redelivered or re-published only while its stream keeps it (max_age,
+    /// at most the ledger retention minus a day): its ledger row is then always still there.
+    @Test func anEventRepublishedInsideTheStreamsMaxAgeIsNeverAppliedTwice() async throws {
+        try await withPipeline { harness in
+            let workers = try harness.startWorkers()
+            defer { workers.stop() }
+            let reward = EventFactory.inlineReward(user: "u1", arm: "a1", reward: 0.5)
+            try harness.publish(reward, msgID: "first")
+            try waitUntil(timeout: .seconds(10)) { try harness.count("processed_events") == 1 }
+            let database = try PostgresConnection(conninfo: harness.conninfo)
+            // Time passes: 6 days 23 hours (still inside a 7-day max_age); retention runs.
+            try database.query("UPDATE processed_events SET processed_at = now() - interval '6 days 23 hours'")
+            #expect(try retention.run(on: database) { true }.ledgerDeleted == 0)
+            // The producer re-publishes it (a new message id: JetStream stores it again).
+            try harness.publish(reward, msgID: "again")
+            try waitUntil(timeout: .seconds(10)) { try harness.consumerInfo("feedback").ackPending == 0 }
+            try waitUntil(timeout: .seconds(10)) { workers.observer.counts.withLock { $0.acked } == 2 }
+            let n = try harness.query(
+                "SELECT n FROM bandit_state WHERE user_id = 'u1' AND policy = 'linucb_v1' AND arm_id = 'a1'")
+            #expect(try n.first?.int(0) == 1)
+            // Past the ledger retention (which no stream copy outlives) the row goes.
+            try database.query("UPDATE processed_events SET processed_at = now() - interval '14 days 1 hour'")
+            #expect(try retention.run(on: database) { true }.ledgerDeleted == 1)
+        }
+    }
+}
