@@ -33,12 +33,23 @@ public struct StreamTopology: Sendable, Equatable {
     /// - Parameters:
     ///   - durablePrefix: consumers are `{prefix}-signals` and `{prefix}-feedback`.
     ///   - replicas: 1 for one server, 3 for a three-node cluster (R3).
+    /// The streams SIGNALS and FEEDBACK keep a message this long at most (CONTRACT section 10;
+    /// `nats.stream_max_age_s`, default 7 days); it must stay a day below the ledger retention.
+    public static let defaultMaxAge: Duration = .seconds(7 * 86_400)
+
     public init(
-        durablePrefix: String, maxDeliver: Int, ackWait: Duration, maxAckPending: Int, replicas: Int
+        durablePrefix: String, maxDeliver: Int, ackWait: Duration, maxAckPending: Int, replicas: Int,
+        maxAge: Duration = StreamTopology.defaultMaxAge
     ) {
+        // JetStream refuses a duplicate window longer than max_age (only a test sets it that short).
+        let window = maxAge == .zero ? .seconds(120) : min(.seconds(120), maxAge)
         streams = [
-            StreamConfiguration(name: Self.signalsStream, subjects: ["signals.>"], replicas: replicas),
-            StreamConfiguration(name: Self.feedbackStream, subjects: ["feedback.>"], replicas: replicas),
+            StreamConfiguration(
+                name: Self.signalsStream, subjects: ["signals.>"], replicas: replicas, maxAge: maxAge,
+                duplicateWindow: window),
+            StreamConfiguration(
+                name: Self.feedbackStream, subjects: ["feedback.>"], replicas: replicas, maxAge: maxAge,
+                duplicateWindow: window),
             // Dead letters are kept until an operator replays or purges them.
             StreamConfiguration(name: Self.deadLetterStream, subjects: ["deadletter.>"], replicas: replicas),
         ]
@@ -57,7 +68,7 @@ public struct StreamTopology: Sendable, Equatable {
                 subjects: consumers.map {
                     "\(Self.maxDeliveriesAdvisoryPrefix).\($0.stream).\($0.configuration.durableName ?? "")"
                 },
-                retention: .workqueue, replicas: replicas))
+                retention: .workqueue, replicas: replicas, maxAge: maxAge, duplicateWindow: window))
         // Unlimited deliveries: an advisory that cannot be handled now (database down) waits.
         recoveryConsumer = ConsumerSpec(
             role: "max-deliveries", stream: recoveryStream,
@@ -79,6 +90,21 @@ public struct StreamTopology: Sendable, Equatable {
             problems.append("retention is workqueue, expected limits (dead letters must stay readable)")
         }
         return problems
+    }
+
+    /// The streams whose max_age does not keep the ledger's promise: unlimited, or longer than
+    /// `ledgerRetention` minus one day (a message could then be redelivered or re-published after
+    /// its ledger row is gone, and applied twice). Pure; the daemon refuses to start on any.
+    public static func maxAgeProblems(of streams: [StreamConfiguration], ledgerRetention: Duration) -> [String] {
+        let limit = ledgerRetention - .seconds(86_400)
+        return streams.filter { [signalsStream, feedbackStream].contains($0.name) }.compactMap { stream in
+            if stream.maxAge == .zero { return "stream \(stream.name) keeps messages forever (max_age unlimited)" }
+            if stream.maxAge > limit {
+                return
+                    "stream \(stream.name) keeps messages \(seconds(stream.maxAge)), longer than the ledger retention minus one day (\(seconds(limit)))"
+            }
+            return nil
+        }
     }
 
     /// Why an existing consumer cannot serve as `expected`; empty when it can.

@@ -41,6 +41,7 @@ struct StreamsCommand: ParsableCommand {
             case .created: "created"
             case .verified: "ok"
             case .verifiedWithNotes(let notes): "ok (\(notes.joined(separator: "; ")); left unchanged)"
+            case .updated(let changes): "updated (\(changes.joined(separator: "; ")))"
             }
         }
     }
