@@ -22,14 +22,14 @@ enum EventMix {
         switch slot {
         case 0, 1:
             return .decision(
-                Decision(
+                try! Decision(
                     eventID: UUID(), occurredAt: now, userID: user,
                     decisionID: decisionUUID(group: index / 10, slot: slot),
                     policy: "egreedy_v1", policyVersion: "egreedy_v1@1.0.0+a3f9c2e1", armID: arm, propensity: 0.3,
                     features: features(7)))
         case 9:
             return .routing(
-                RoutingOutcome(
+                try! RoutingOutcome(
                     eventID: UUID(), occurredAt: now, userID: user, inferenceID: UUID(), taskType: .code,
                     taskTypeSource: .classifier, policyVersion: "routing_v1@1.0.0+a3f9c2e1", model: arm, provider: "p",
                     constraintBand: .standard, reward: 0.5, latencyMs: 800, costUSD: 0.003, completed: true,
@@ -39,7 +39,7 @@ enum EventMix {
             switch mix {
             case .inline:
                 return .reward(
-                    Reward(
+                    try! Reward(
                         eventID: UUID(), occurredAt: now, userID: user, reward: reward,
                         target: .inline(policy: "linucb_v1", armID: arm, features: features(5))))
             case .joined:
@@ -48,12 +48,12 @@ enum EventMix {
                     // The reward's user and source must be its decision's.
                     let decisionUser = "user-\((index / 10 * 10 + slot % 2) % 500)"
                     return .reward(
-                        Reward(
+                        try! Reward(
                             eventID: UUID(), occurredAt: now, userID: decisionUser, reward: reward,
                             target: .decision(id: decisionID)))
                 }
                 return .reward(
-                    Reward(
+                    try! Reward(
                         eventID: UUID(), occurredAt: now, userID: user, reward: reward,
                         target: .inline(policy: "linucb_v1", armID: arm, features: features(5))))
             }

@@ -10,7 +10,8 @@ import Foundation
 /// 3. UTF-8, then JSON syntax of the whole body (`json.invalid`), duplicate names included;
 /// 4. top-level object, then the members in contract order: `schema_version`, `event_id`,
 ///    `occurred_at`, `user_id`, `source`, then the subject's own fields (`schema.invalid`,
-///    `policy.unknown`, `dimension.mismatch`).
+///    `policy.unknown`, `dimension.mismatch`). This step is the event types' `init(from:)`,
+///    read through `StrictEventDecoder` over the scanned members.
 ///
 /// Headers are not needed by any v1 rule; they are taken so rules about them (e.g. a
 /// `Nats-Msg-Id` that must equal `event_id`) can be added without changing callers.
@@ -93,8 +94,15 @@ public struct EventDecoder: Sendable {
                 } catch {
                     throw Rejection(reason: .jsonInvalid, detail: "body: \(error.message) (byte \(error.offset))")
                 }
-                let reader = FieldReader(members: members, policies: policies, now: now)
-                return try reader.event(subject)
+                let decoder = StrictEventDecoder(members: members, policies: policies, now: now)
+                do {
+                    return try Event(subject: subject, from: decoder)
+                } catch let rejection as Rejection {
+                    throw rejection
+                } catch {
+                    // The event types turn every decoding failure into a Rejection.
+                    throw Rejection(reason: .schemaInvalid, detail: "body: \(error)")
+                }
             }
         }
     }
@@ -103,7 +111,7 @@ public struct EventDecoder: Sendable {
 /// The members of a message body that its subject reads, as token slots indexed by `Field`.
 struct MessageMembers {
     /// Room for a pre-parsed `features` vector: no policy has more than 64 dimensions.
-    static let featureCapacity = 64
+    static let featureCapacity = PolicyRegistry.maxDimension
 
     let bytes: UnsafeRawBufferPointer
     let slots: UnsafeMutableBufferPointer<JSONToken>

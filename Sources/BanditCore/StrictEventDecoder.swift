@@ -1,0 +1,539 @@
+import Foundation
+
+/// The strict `Decoder` over one scanned message body (`MessageMembers`): the events'
+/// `init(from:)` read through it when `EventDecoder` decodes a message.
+///
+/// Stricter than `JSONDecoder` where the contract is: `decode(Int.self)` takes only integer
+/// tokens (`1.0` and `1e0` are not integers), `decodeNil` rejects `null` (an optional member
+/// given as `null` is not absent), a number beyond `Double`'s range is an error rather than
+/// infinity, and strings are never coerced. The body's syntax (duplicate names, lone
+/// surrogates, depth) was checked by the scan. Top-level members are looked up by `Field` slot
+/// (one bit test and one load); members of other objects by a linear walk.
+///
+/// It borrows the body's bytes: it lives only inside `EventDecoder.decode` and is never handed
+/// out. `userInfo` holds the policy registry and the clock (`.policyRegistry`, `.eventClock`).
+final class StrictEventDecoder: Decoder {
+    let members: MessageMembers
+    let policies: PolicyRegistry
+    let now: Date
+    /// The value most recently read, so a rule can quote the input it rejects.
+    private var lastValue: LastValue = .none
+
+    private enum LastValue {
+        case none
+        case token(JSONToken)
+        /// Element `index` of a `features` array whose numbers the scan converted.
+        case preparsedFeature(array: JSONToken, index: Int)
+    }
+
+    init(members: MessageMembers, policies: PolicyRegistry, now: Date) {
+        self.members = members
+        self.policies = policies
+        self.now = now
+    }
+
+    var bytes: UnsafeRawBufferPointer { members.bytes }
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [.policyRegistry: policies, .eventClock: now] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        if let topLevel = members.topLevel {
+            throw mismatch(topLevel, "an object", path: [])
+        }
+        return KeyedDecodingContainer(TopLevelContainer<Key>(decoder: self))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard let topLevel = members.topLevel, topLevel.kind == .array else {
+            throw DecodingError.typeMismatch(
+                [Any].self, .init(codingPath: [], debugDescription: "expected an array at the top level"))
+        }
+        return ArrayContainer(decoder: self, token: topLevel, codingPath: [])
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        guard let topLevel = members.topLevel else {
+            throw DecodingError.typeMismatch(
+                Any.self, .init(codingPath: [], debugDescription: "the top level is an object: use a keyed container"))
+        }
+        return ValueDecoder(decoder: self, token: topLevel, codingPath: [])
+    }
+
+    // MARK: What was read last
+
+    @inline(__always)
+    func read(_ token: JSONToken) {
+        lastValue = .token(token)
+    }
+
+    @inline(__always)
+    func readPreparsedFeature(array: JSONToken, index: Int) {
+        lastValue = .preparsedFeature(array: array, index: index)
+    }
+
+    private var lastToken: JSONToken? {
+        switch lastValue {
+        case .none: return nil
+        case .token(let token): return token
+        case .preparsedFeature(let array, let index):
+            var elements = ArrayElements(bytes, array)
+            for _ in 0..<index { _ = elements.next() }
+            return elements.next()
+        }
+    }
+
+    /// The input text of the value read last (cut to `quoteLimit` characters), or its kind for
+    /// containers.
+    var lastValueText: String? {
+        lastToken.map(describe)
+    }
+
+    var lastValueIsNumber: Bool {
+        lastToken?.kind == .number
+    }
+
+    /// Longest quoted input in a detail.
+    static let quoteLimit = 40
+
+    func describe(_ token: JSONToken) -> String {
+        switch token.kind {
+        case .object: return "an object"
+        case .array: return "an array"
+        default:
+            let text = String(
+                decoding: UnsafeRawBufferPointer(rebasing: bytes[token.start..<token.end]), as: UTF8.self)
+            return text.count > Self.quoteLimit ? "\(text.prefix(Self.quoteLimit))…" : text
+        }
+    }
+
+    // MARK: Values
+
+    func mismatch(_ token: JSONToken, _ expected: String, path: [any CodingKey]) -> DecodingError {
+        read(token)
+        if token.kind == .null {
+            return .valueNotFound(
+                Any.self, .init(codingPath: path, debugDescription: "expected \(expected), got null (null is not absent)"))
+        }
+        return .typeMismatch(Any.self, .init(codingPath: path, debugDescription: "expected \(expected), got \(describe(token))"))
+    }
+
+    /// `null` is never a value here: an optional member given as `null` is rejected, not absent.
+    func decodeNil(_ token: JSONToken, path: [any CodingKey]) throws -> Bool {
+        guard token.kind != .null else {
+            read(token)
+            throw DecodingError.valueNotFound(
+                Any.self, .init(codingPath: path, debugDescription: "null is not absent: give a value or leave it out"))
+        }
+        return false
+    }
+
+    func bool(_ token: JSONToken, path: [any CodingKey]) throws -> Bool {
+        read(token)
+        switch token.kind {
+        case .true: return true
+        case .false: return false
+        default: throw mismatch(token, "true or false", path: path)
+        }
+    }
+
+    func string(_ token: JSONToken, path: [any CodingKey]) throws -> String {
+        read(token)
+        guard token.kind == .string else { throw mismatch(token, "a string", path: path) }
+        if !token.hasEscapes {
+            return String(
+                decoding: UnsafeRawBufferPointer(rebasing: bytes[(token.start + 1)..<(token.end - 1)]), as: UTF8.self)
+        }
+        return String(decoding: JSONScanner.decodedString(token, in: bytes), as: UTF8.self)
+    }
+
+    /// The nearest `Double`; a number beyond its range is an error, never infinity.
+    func double(_ token: JSONToken, path: [any CodingKey]) throws -> Double {
+        read(token)
+        guard token.kind == .number else { throw mismatch(token, "a number", path: path) }
+        let value = JSONNumber.double(bytes, token)
+        guard value.isFinite else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: path, debugDescription: "\(describe(token)) is beyond the range of a double"))
+        }
+        return value
+    }
+
+    /// Integer syntax only (`1.0` and `1e0` are rejected), within `Value`'s range and ±10^18.
+    func integer<Value: FixedWidthInteger>(_ token: JSONToken, path: [any CodingKey]) throws -> Value {
+        read(token)
+        guard token.kind == .number, token.isInteger else { throw mismatch(token, "an integer", path: path) }
+        guard let wide = JSONNumber.integer(bytes, token), let value = Value(exactly: wide) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: path, debugDescription: "\(describe(token)) does not fit \(Value.self)"))
+        }
+        return value
+    }
+
+    func value<Value: Decodable>(_ type: Value.Type, _ token: JSONToken, path: [any CodingKey]) throws -> Value {
+        read(token)
+        return try Value(from: ValueDecoder(decoder: self, token: token, codingPath: path))
+    }
+
+    func keyed<Key: CodingKey>(_ token: JSONToken, path: [any CodingKey]) throws -> KeyedDecodingContainer<Key> {
+        read(token)
+        guard token.kind == .object else { throw mismatch(token, "an object", path: path) }
+        return KeyedDecodingContainer(ObjectContainer<Key>(decoder: self, token: token, codingPath: path))
+    }
+
+    func unkeyed(_ token: JSONToken, path: [any CodingKey]) throws -> any UnkeyedDecodingContainer {
+        read(token)
+        guard token.kind == .array else { throw mismatch(token, "an array", path: path) }
+        return ArrayContainer(decoder: self, token: token, codingPath: path)
+    }
+}
+
+// MARK: - Containers
+
+/// The top-level object: its members are the `Field` slots the scan filled.
+private struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let decoder: StrictEventDecoder
+    var codingPath: [any CodingKey] { [] }
+
+    var allKeys: [Key] {
+        Field.allCases.filter { decoder.members.has($0) }.compactMap { Key(stringValue: $0.name) }
+    }
+
+    @inline(__always)
+    private func field(_ key: Key) -> Field? {
+        if let field = key as? Field { return field }
+        return Field(stringValue: key.stringValue)
+    }
+
+    @inline(__always)
+    func contains(_ key: Key) -> Bool {
+        guard let field = field(key) else { return false }
+        return decoder.members.has(field)
+    }
+
+    @inline(__always)
+    private func token(_ key: Key) throws -> JSONToken {
+        guard let field = field(key), let token = decoder.members.token(field) else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: [], debugDescription: "required field is missing"))
+        }
+        return token
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool { try decoder.decodeNil(token(key), path: [key]) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.bool(token(key), path: [key]) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decoder.string(token(key), path: [key]) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try decoder.double(token(key), path: [key]) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        Float(try decoder.double(token(key), path: [key]))
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.integer(token(key), path: [key]) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.integer(token(key), path: [key]) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try decoder.integer(token(key), path: [key]) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decoder.integer(token(key), path: [key]) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decoder.integer(token(key), path: [key]) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.integer(token(key), path: [key]) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try decoder.integer(token(key), path: [key]) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
+        try decoder.integer(token(key), path: [key])
+    }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
+        try decoder.integer(token(key), path: [key])
+    }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
+        try decoder.integer(token(key), path: [key])
+    }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        try decoder.value(type, token(key), path: [key])
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        try decoder.keyed(token(key), path: [key])
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        let token = try token(key)
+        decoder.read(token)
+        guard token.kind == .array else { throw decoder.mismatch(token, "an array", path: [key]) }
+        if field(key) == .features, let count = decoder.members.preparsedFeatureCount {
+            return ArrayContainer(decoder: decoder, token: token, codingPath: [key], preparsedCount: count)
+        }
+        return ArrayContainer(decoder: decoder, token: token, codingPath: [key])
+    }
+
+    func superDecoder() throws -> any Decoder { decoder }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        ValueDecoder(decoder: decoder, token: try token(key), codingPath: [key])
+    }
+}
+
+/// The elements of an array. `count` is known up front (the elements are walked once), so a
+/// caller can check a length before reading any element.
+private struct ArrayContainer: UnkeyedDecodingContainer {
+    let decoder: StrictEventDecoder
+    let token: JSONToken
+    let codingPath: [any CodingKey]
+    let count: Int?
+    private(set) var currentIndex = 0
+    private var elements: ArrayElements
+    /// How many elements `elements` has stepped over.
+    private var walked = 0
+    /// Set when the scan converted every element (`features`): values come from there.
+    private let preparsed: Bool
+
+    init(decoder: StrictEventDecoder, token: JSONToken, codingPath: [any CodingKey], preparsedCount: Int? = nil) {
+        self.decoder = decoder
+        self.token = token
+        self.codingPath = codingPath
+        self.elements = ArrayElements(decoder.bytes, token)
+        if let preparsedCount {
+            count = preparsedCount
+            preparsed = preparsedCount <= decoder.members.featureValues.count
+        } else {
+            var walk = ArrayElements(decoder.bytes, token)
+            var count = 0
+            while walk.next() != nil { count += 1 }
+            self.count = count
+            preparsed = false
+        }
+    }
+
+    var isAtEnd: Bool { currentIndex >= count! }
+
+    private var path: [any CodingKey] { codingPath + [IndexKey(currentIndex)] }
+
+    private mutating func next() throws -> JSONToken {
+        // Elements read from the scan's numbers were not walked: catch up.
+        while walked < currentIndex {
+            _ = elements.next()
+            walked += 1
+        }
+        walked += 1
+        guard let element = elements.next() else {
+            throw DecodingError.valueNotFound(
+                Any.self, .init(codingPath: path, debugDescription: "unkeyed container is at its end"))
+        }
+        currentIndex += 1
+        return element
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd else { return false }
+        let (copy, walkedBefore) = (elements, walked)
+        let element = try next()
+        if try decoder.decodeNil(element, path: path) { return true }
+        // Not null: leave it for the next decode.
+        (elements, walked) = (copy, walkedBefore)
+        currentIndex -= 1
+        return false
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try decoder.bool(next(), path: path) }
+    mutating func decode(_ type: String.Type) throws -> String { try decoder.string(next(), path: path) }
+
+    mutating func decode(_ type: Double.Type) throws -> Double {
+        if preparsed {
+            let index = currentIndex
+            guard index < count! else {
+                throw DecodingError.valueNotFound(
+                    Double.self, .init(codingPath: path, debugDescription: "unkeyed container is at its end"))
+            }
+            currentIndex += 1
+            decoder.readPreparsedFeature(array: token, index: index)
+            return decoder.members.featureValues[index]
+        }
+        return try decoder.double(next(), path: path)
+    }
+
+    mutating func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
+    mutating func decode(_ type: Int.Type) throws -> Int { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try decoder.integer(next(), path: path) }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        if preparsed, T.self == Double.self { return try decode(Double.self) as! T }
+        let path = self.path
+        return try decoder.value(type, next(), path: path)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        let path = self.path
+        return try decoder.keyed(next(), path: path)
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        let path = self.path
+        return try decoder.unkeyed(next(), path: path)
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        let path = self.path
+        return ValueDecoder(decoder: decoder, token: try next(), codingPath: path)
+    }
+}
+
+/// An object below the top level: members found by walking it (they are few).
+private struct ObjectContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let decoder: StrictEventDecoder
+    let codingPath: [any CodingKey]
+    private let entries: [(name: String, value: JSONToken)]
+
+    init(decoder: StrictEventDecoder, token: JSONToken, codingPath: [any CodingKey]) {
+        self.decoder = decoder
+        self.codingPath = codingPath
+        var entries: [(String, JSONToken)] = []
+        var scanner = JSONScanner(decoder.bytes, at: token.start)
+        // Scanned before at a greater or equal depth, so this cannot fail.
+        try? scanner.scanMembers(depth: 1) { (key: JSONToken, value: JSONToken) throws(JSONSyntaxError) in
+            entries.append((String(decoding: JSONScanner.decodedString(key, in: decoder.bytes), as: UTF8.self), value))
+        }
+        self.entries = entries
+    }
+
+    var allKeys: [Key] { entries.compactMap { Key(stringValue: $0.name) } }
+
+    func contains(_ key: Key) -> Bool { entries.contains { $0.name == key.stringValue } }
+
+    private func token(_ key: Key) throws -> JSONToken {
+        guard let entry = entries.first(where: { $0.name == key.stringValue }) else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "member is missing"))
+        }
+        return entry.value
+    }
+
+    private func path(_ key: Key) -> [any CodingKey] { codingPath + [key] }
+
+    func decodeNil(forKey key: Key) throws -> Bool { try decoder.decodeNil(token(key), path: path(key)) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.bool(token(key), path: path(key)) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        try decoder.string(token(key), path: path(key))
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        try decoder.double(token(key), path: path(key))
+    }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        Float(try decoder.double(token(key), path: path(key)))
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.integer(token(key), path: path(key)) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.integer(token(key), path: path(key)) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+        try decoder.integer(token(key), path: path(key))
+    }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+        try decoder.integer(token(key), path: path(key))
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        try decoder.integer(token(key), path: path(key))
+    }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.integer(token(key), path: path(key)) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
+        try decoder.integer(token(key), path: path(key))
+    }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
+        try decoder.integer(token(key), path: path(key))
+    }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
+        try decoder.integer(token(key), path: path(key))
+    }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
+        try decoder.integer(token(key), path: path(key))
+    }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        try decoder.value(type, token(key), path: path(key))
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        try decoder.keyed(token(key), path: path(key))
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try decoder.unkeyed(token(key), path: path(key))
+    }
+
+    func superDecoder() throws -> any Decoder {
+        guard let token = entries.first?.value else { return decoder }
+        return ValueDecoder(decoder: decoder, token: token, codingPath: codingPath)
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        ValueDecoder(decoder: decoder, token: try token(key), codingPath: path(key))
+    }
+}
+
+/// A `Decoder` positioned at one nested value (for `Decodable` types other than the primitives).
+private struct ValueDecoder: Decoder, SingleValueDecodingContainer {
+    let decoder: StrictEventDecoder
+    let token: JSONToken
+    let codingPath: [any CodingKey]
+
+    var userInfo: [CodingUserInfoKey: Any] { decoder.userInfo }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        try decoder.keyed(token, path: codingPath)
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try decoder.unkeyed(token, path: codingPath)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+
+    func decodeNil() -> Bool { token.kind == .null }
+    func decode(_ type: Bool.Type) throws -> Bool { try decoder.bool(token, path: codingPath) }
+    func decode(_ type: String.Type) throws -> String { try decoder.string(token, path: codingPath) }
+    func decode(_ type: Double.Type) throws -> Double { try decoder.double(token, path: codingPath) }
+    func decode(_ type: Float.Type) throws -> Float { Float(try decoder.double(token, path: codingPath)) }
+    func decode(_ type: Int.Type) throws -> Int { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: UInt.Type) throws -> UInt { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try decoder.integer(token, path: codingPath) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: self) }
+}
+
+/// An array index as a coding key.
+private struct IndexKey: CodingKey {
+    let intValue: Int?
+    var stringValue: String { "\(intValue!)" }
+
+    init(_ index: Int) { intValue = index }
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { self.intValue = intValue }
+}
+
+/// Walks the elements of an array token that has already been scanned.
+struct ArrayElements {
+    private var scanner: JSONScanner
+
+    init(_ bytes: UnsafeRawBufferPointer, _ token: JSONToken) {
+        scanner = JSONScanner(bytes, at: token.start + 1)
+    }
+
+    mutating func next() -> JSONToken? {
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: ",") {
+            scanner.index += 1
+            scanner.skipWhitespace()
+        }
+        guard let byte = scanner.peek(), byte != UInt8(ascii: "]") else { return nil }
+        // Scanned before at a greater or equal depth, so this cannot fail.
+        return try? scanner.scanValue(depth: 2)
+    }
+}
