@@ -76,8 +76,7 @@ public struct Decision: EventPayload, Equatable {
         let version = try fields.decode(Members.policyVersion)
         guard version.text.utf8.prefix(version.nameLength).elementsEqual(definition.name.utf8) else {
             throw fields.mismatch(
-                Field.policyVersion.name, "the name part to equal policy \(quoted(definition.name))",
-                value: quoted(version.text))
+                .policyVersion, "the name part to equal policy \(quoted(definition.name))", value: quoted(version.text))
         }
         policyVersion = version.text
         armID = try fields.decode(Members.armID)

@@ -12,22 +12,47 @@ extension CodingUserInfoKey {
 
 /// The members of one payload as an event's `init(from:)` reads them: a keyed container plus
 /// the conversion of every decoding failure into the `Rejection` the contract names. Works with
-/// any `Decoder`; with `StrictEventDecoder` a rejection quotes the input text it refers to.
+/// any `Decoder`. With `StrictEventDecoder` the same container calls go to its containers
+/// directly rather than through the standard library's type-erasing box (which costs a dynamic
+/// cast of the key per call, a third of the decode time), and a rejection quotes the input text.
 struct EventFields {
-    let container: KeyedDecodingContainer<Field>
-    let decoder: any Decoder
-    private let strict: StrictEventDecoder?
+    /// Set when reading from `StrictEventDecoder`, for its containers; otherwise `other` is.
+    /// Both are references, so this struct copies as two words.
+    /// Unowned like the body's bytes: nothing read from a message outlives its decoding.
+    private unowned(unsafe) let strict: StrictEventDecoder?
+    private let other: Other?
+
+    /// Another `Decoder` and its container.
+    private final class Other {
+        let decoder: any Decoder
+        let container: KeyedDecodingContainer<Field>
+
+        init(_ decoder: any Decoder) throws {
+            self.decoder = decoder
+            container = try decoder.container(keyedBy: Field.self)
+        }
+    }
+
+    private var boxed: KeyedDecodingContainer<Field>? { other?.container }
 
     init(_ decoder: any Decoder) throws {
-        self.decoder = decoder
         let strict = decoder as? StrictEventDecoder
         self.strict = strict
-        do {
-            container = try decoder.container(keyedBy: Field.self)
-        } catch {
-            throw Rejection(
-                reason: .schemaInvalid,
-                detail: "body: expected a JSON object at the top level, got \(strict?.lastValueText ?? "another value")")
+        if let strict {
+            if let topLevel = strict.members.topLevel {
+                throw Rejection(
+                    reason: .schemaInvalid,
+                    detail: "body: expected a JSON object at the top level, got \(strict.describe(topLevel))")
+            }
+            other = nil
+        } else {
+            do {
+                other = try Other(decoder)
+            } catch {
+                throw Rejection(
+                    reason: .schemaInvalid,
+                    detail: "body: expected a JSON object at the top level, got \(EventFields.describe(error))")
+            }
         }
     }
 
@@ -35,6 +60,7 @@ struct EventFields {
 
     func policies() throws -> PolicyRegistry {
         if let strict { return strict.policies }
+        let decoder = other!.decoder
         guard let policies = decoder.userInfo[.policyRegistry] as? PolicyRegistry else {
             throw DecodingError.dataCorrupted(
                 DecodingError.Context(
@@ -47,19 +73,20 @@ struct EventFields {
 
     func now() throws -> Date {
         if let strict { return strict.now }
-        return decoder.userInfo[.eventClock] as? Date ?? Date()
+        return other!.decoder.userInfo[.eventClock] as? Date ?? Date()
     }
 
     // MARK: Presence
 
     @inline(__always)
     func has(_ field: Field) -> Bool {
-        container.contains(field)
+        if let strict { return strict.members.has(field) }
+        return boxed!.contains(field)
     }
 
     @inline(__always)
     func require(_ field: Field) throws(Rejection) {
-        guard container.contains(field) else {
+        guard has(field) else {
             throw Rejection(reason: .schemaInvalid, detail: "\(field.name): required field is missing")
         }
     }
@@ -80,90 +107,146 @@ struct EventFields {
 
     // MARK: Values, failures turned into rejections
 
-    /// `path: expected …, got …`, quoting the input (strict decoder) or `value`.
+    /// The input text of a member (strict decoder), for a rejection to quote.
+    private func got(_ field: Field) -> String? {
+        guard let strict, let token = strict.members.token(field) else { return nil }
+        return strict.describe(token)
+    }
+
+    /// `field: expected …, got …`, quoting the input (strict decoder) or `value`.
     func mismatch(
-        _ path: String, _ expected: String, value: @autoclosure () -> String, reason: RejectionReason = .schemaInvalid
+        _ field: Field, _ expected: String, value: @autoclosure () -> String, reason: RejectionReason = .schemaInvalid
     ) -> Rejection {
-        Rejection(reason: reason, detail: "\(path): expected \(expected), got \(strict?.lastValueText ?? value())")
+        Rejection(reason: reason, detail: "\(field.name): expected \(expected), got \(got(field) ?? value())")
     }
 
-    private func failed(_ path: String, _ expected: String, _ error: any Error) -> Rejection {
+    /// `path: expected …, got …` for the element of `elements` read last.
+    func mismatch(
+        _ elements: EventElements, path: String, _ expected: String, value: @autoclosure () -> String
+    ) -> Rejection {
+        let text = strict.flatMap { strict in elements.lastElement.map(strict.describe) }
+        return Rejection(reason: .schemaInvalid, detail: "\(path): expected \(expected), got \(text ?? value())")
+    }
+
+    private func failed(_ field: Field, _ expected: String, _ error: any Error) -> Rejection {
         if let rejection = error as? Rejection { return rejection }
-        return Rejection(
-            reason: .schemaInvalid,
-            detail: "\(path): expected \(expected), got \(strict?.lastValueText ?? EventFields.describe(error))")
-    }
-
-    func integer(_ field: Field, expected: @autoclosure () -> String) throws -> Int {
-        do {
-            return try container.decode(Int.self, forKey: field)
-        } catch {
-            throw failed(field.name, expected(), error)
-        }
-    }
-
-    func double(_ field: Field, path: @autoclosure () -> String, expected: @autoclosure () -> String) throws -> Double
-    {
-        do {
-            return try container.decode(Double.self, forKey: field)
-        } catch {
-            throw numberFailed(path(), expected(), error)
-        }
-    }
-
-    func double(
-        _ elements: inout any UnkeyedDecodingContainer, path: @autoclosure () -> String,
-        expected: @autoclosure () -> String
-    ) throws -> Double {
-        do {
-            return try elements.decode(Double.self)
-        } catch {
-            throw numberFailed(path(), expected(), error)
-        }
+        return mismatch(field, expected, value: EventFields.describe(error))
     }
 
     /// A number token that does not decode as a `Double` is beyond its range.
-    private func numberFailed(_ path: String, _ expected: String, _ error: any Error) -> Rejection {
-        if let strict, strict.lastValueIsNumber {
+    private func numberFailed(_ field: Field, _ expected: String, _ error: any Error) -> Rejection {
+        if let strict, let token = strict.members.token(field), token.kind == .number {
             return Rejection(
                 reason: .schemaInvalid,
-                detail: "\(path): expected \(expected), got \(strict.lastValueText ?? "a number") (beyond the range of a double)")
+                detail: "\(field.name): expected \(expected), got \(strict.describe(token)) (beyond the range of a double)")
         }
-        return failed(path, expected, error)
+        return failed(field, expected, error)
     }
 
+    private func elementFailed(
+        _ elements: EventElements, path: String, _ expected: String, _ error: any Error, number: Bool = false
+    ) -> Rejection {
+        if let strict, let token = elements.lastElement {
+            let beyond = number && token.kind == .number ? " (beyond the range of a double)" : ""
+            return Rejection(
+                reason: .schemaInvalid, detail: "\(path): expected \(expected), got \(strict.describe(token))\(beyond)")
+        }
+        return mismatch(elements, path: path, expected, value: EventFields.describe(error))
+    }
+
+    @inline(__always)
+    func integer(_ field: Field, expected: @autoclosure () -> String) throws -> Int {
+        do {
+            if let strict { return try TopLevelContainer(decoder: strict).decode(Int.self, forKey: field) }
+            return try boxed!.decode(Int.self, forKey: field)
+        } catch {
+            throw failed(field, expected(), error)
+        }
+    }
+
+    @inline(__always)
+    func double(_ field: Field, expected: @autoclosure () -> String) throws -> Double {
+        do {
+            if let strict { return try TopLevelContainer(decoder: strict).decode(Double.self, forKey: field) }
+            return try boxed!.decode(Double.self, forKey: field)
+        } catch {
+            throw numberFailed(field, expected(), error)
+        }
+    }
+
+    @inline(__always)
     func string(_ field: Field, expected: @autoclosure () -> String) throws -> String {
         do {
-            return try container.decode(String.self, forKey: field)
+            if let strict { return try TopLevelContainer(decoder: strict).decode(String.self, forKey: field) }
+            return try boxed!.decode(String.self, forKey: field)
         } catch {
-            throw failed(field.name, expected(), error)
+            throw failed(field, expected(), error)
         }
     }
 
-    func string(
-        _ elements: inout any UnkeyedDecodingContainer, path: @autoclosure () -> String,
-        expected: @autoclosure () -> String
-    ) throws -> String {
-        do {
-            return try elements.decode(String.self)
-        } catch {
-            throw failed(path(), expected(), error)
+    /// The UTF-8 of a string member. `body` returns nil to reject the value as not `expected`.
+    @inline(__always)
+    func string<Value>(
+        _ field: Field, expected: @autoclosure () -> String, _ body: (UnsafeRawBufferPointer) -> Value?
+    ) throws -> Value {
+        if let strict {
+            let value: Value?
+            do {
+                value = try TopLevelContainer(decoder: strict).withUTF8(forKey: field, body)
+            } catch {
+                throw failed(field, expected(), error)
+            }
+            guard let value else { throw mismatch(field, expected(), value: "") }
+            return value
         }
+        var text = try string(field, expected: expected())
+        guard let value = text.withUTF8({ body(UnsafeRawBufferPointer($0)) }) else {
+            throw mismatch(field, expected(), value: quoted(text))
+        }
+        return value
     }
 
+    @inline(__always)
     func bool(_ field: Field, expected: @autoclosure () -> String) throws -> Bool {
         do {
-            return try container.decode(Bool.self, forKey: field)
+            if let strict { return try TopLevelContainer(decoder: strict).decode(Bool.self, forKey: field) }
+            return try boxed!.decode(Bool.self, forKey: field)
         } catch {
-            throw failed(field.name, expected(), error)
+            throw failed(field, expected(), error)
         }
     }
 
-    func array(_ field: Field, expected: @autoclosure () -> String) throws -> any UnkeyedDecodingContainer {
+    @inline(__always)
+    func array(_ field: Field, expected: @autoclosure () -> String) throws -> EventElements {
         do {
-            return try container.nestedUnkeyedContainer(forKey: field)
+            if let strict {
+                return EventElements(strict: try TopLevelContainer(decoder: strict).arrayContainer(forKey: field))
+            }
+            return EventElements(boxed: try boxed!.nestedUnkeyedContainer(forKey: field))
         } catch {
-            throw failed(field.name, expected(), error)
+            throw failed(field, expected(), error)
+        }
+    }
+
+    @inline(__always)
+    func double(_ elements: inout EventElements, path: @autoclosure () -> String, expected: @autoclosure () -> String)
+        throws -> Double
+    {
+        do {
+            return try elements.decodeDouble()
+        } catch {
+            throw elementFailed(elements, path: path(), expected(), error, number: true)
+        }
+    }
+
+    @inline(__always)
+    func string(_ elements: inout EventElements, path: @autoclosure () -> String, expected: @autoclosure () -> String)
+        throws -> String
+    {
+        do {
+            return try elements.decodeString()
+        } catch {
+            throw elementFailed(elements, path: path(), expected(), error)
         }
     }
 
@@ -175,5 +258,47 @@ struct EventFields {
         case .dataCorrupted(let context)?: "a value that does not fit (\(context.debugDescription))"
         default: "a value that does not fit"
         }
+    }
+}
+
+/// The elements of an array member (an unkeyed container; unboxed from the strict decoder).
+struct EventElements {
+    private var strict: ArrayContainer?
+    /// Another decoder's container, in a class so this struct copies cheaply.
+    private let boxed: Box?
+
+    private final class Box {
+        var container: any UnkeyedDecodingContainer
+        init(_ container: any UnkeyedDecodingContainer) { self.container = container }
+    }
+
+    init(strict: ArrayContainer) {
+        self.strict = strict
+        boxed = nil
+    }
+
+    init(boxed: any UnkeyedDecodingContainer) {
+        strict = nil
+        self.boxed = Box(boxed)
+    }
+
+    var count: Int { strict?.count ?? boxed!.container.count ?? 0 }
+
+    var isAtEnd: Bool { strict?.isAtEnd ?? boxed!.container.isAtEnd }
+
+    /// The strict decoder's element read last.
+    var lastElement: JSONToken? { strict?.lastElement }
+
+    /// Every element as the scan converted it, when it did (the strict decoder's `features`).
+    var preparsedValues: UnsafeBufferPointer<Double>? { strict?.preparsedValues }
+
+    mutating func decodeDouble() throws -> Double {
+        if strict != nil { return try strict!.decode(Double.self) }
+        return try boxed!.container.decode(Double.self)
+    }
+
+    mutating func decodeString() throws -> String {
+        if strict != nil { return try strict!.decode(String.self) }
+        return try boxed!.container.decode(String.self)
     }
 }

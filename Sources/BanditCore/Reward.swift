@@ -67,9 +67,10 @@ public struct Reward: EventPayload, Equatable {
         let fields = try EventFields(decoder)
         envelope = try Envelope(fields)
         reward = try fields.decode(Members.reward)
-        let inlinePresent = Members.inline.filter(fields.has)
+        let inlineCount = Members.inline.reduce(0) { $0 + (fields.has($1) ? 1 : 0) }
         if fields.has(.decisionID) {
-            guard inlinePresent.isEmpty else {
+            guard inlineCount == 0 else {
+                let inlinePresent = Members.inline.filter(fields.has)
                 throw Rejection(
                     reason: .schemaInvalid,
                     detail:
@@ -77,12 +78,12 @@ public struct Reward: EventPayload, Equatable {
                 )
             }
             target = .decision(id: try fields.decode(Members.decisionID))
-        } else if inlinePresent.count == Members.inline.count {
+        } else if inlineCount == Members.inline.count {
             let policy = try fields.decode(Members.policy)
             let armID = try fields.decode(Members.armID)
             let features = try Rules.features.decode(fields, .features, policy: policy)
             target = .inline(policy: policy.name, armID: armID, features: features)
-        } else if inlinePresent.isEmpty {
+        } else if inlineCount == 0 {
             throw Rejection(
                 reason: .schemaInvalid,
                 detail: "body: expected decision_id, or policy + arm_id + features, got neither form")

@@ -5,44 +5,36 @@ import Foundation
 enum Rules {
     // MARK: Envelope
 
-    static let schemaVersion = IntegerRule(range: 1...1, expected: "the integer 1")
-    static let uuid = FormatRule<UUID>(
-        expected: "a UUID in canonical form (8-4-4-4-12 hex digits)",
-        pattern: "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$(?!\\n)",
-        format: "uuid", parse: UUID.canonical)
+    static let schemaVersion = IntegerRule(range: 1...1)
+    static let uuid = FormatRule<UUIDFormat>()
     static let occurredAt = TimestampRule()
-    static let userID = FormatRule<String>(
-        expected: "1–128 characters of [A-Za-z0-9._:@-]", pattern: "^[A-Za-z0-9._:@-]{1,128}$(?!\\n)", format: nil
-    ) { content in
-        guard content.count >= 1, content.count <= 128, content.allSatisfy(Rules.isUserIDByte) else { return nil }
-        return String(decoding: content, as: UTF8.self)
-    }
+    static let userID = FormatRule<UserIDFormat>()
     static let source = ChoiceRule<EventSource>()
 
     // MARK: Subjects
 
-    static let taskCount = IntegerRule(range: 0...10_000_000, expected: "an integer 0…10000000")
+    static let taskCount = IntegerRule(range: 0...10_000_000)
     static let tipID = TextRule(maxCharacters: 128)
     static let tipAction = ChoiceRule<TipAction>()
     static let policy = PolicyRule()
     static let policyVersion = PolicyVersionRule()
     static let armID = TextRule(maxCharacters: 128)
-    static let propensity = NumberRule(minimum: 0, exclusive: true, maximum: 1, expected: "a number in (0, 1]")
+    static let propensity = NumberRule(minimum: 0, exclusive: true, maximum: 1)
     static let features = FeaturesRule()
     static let candidates = CandidatesRule()
     static let probabilities = ProbabilitiesRule()
     static let explored = BooleanRule()
     /// `reward` of `feedback.reward`.
-    static let reward = NumberRule(minimum: -1, maximum: 1, expected: "a number in [-1, 1]")
+    static let reward = NumberRule(minimum: -1, maximum: 1)
     /// `reward` of `feedback.routing`: a quality.
-    static let quality = NumberRule(minimum: 0, maximum: 1, expected: "a number in [0, 1]")
+    static let quality = NumberRule(minimum: 0, maximum: 1)
     static let taskType = ChoiceRule<TaskType>()
     static let taskTypeSource = ChoiceRule<TaskTypeSource>()
     static let model = TextRule(maxCharacters: 128)
     static let provider = TextRule(maxCharacters: 64)
     static let constraintBand = ChoiceRule<ConstraintBand>()
-    static let latencyMs = NumberRule(minimum: 0, expected: "a number ≥ 0")
-    static let costUSD = NumberRule(minimum: 0, expected: "a number ≥ 0")
+    static let latencyMs = NumberRule(minimum: 0)
+    static let costUSD = NumberRule(minimum: 0)
     static let completed = BooleanRule()
 
     @inline(__always)
@@ -68,9 +60,31 @@ enum Rules {
     }
 }
 
+/// A canonical UUID, either case.
+enum UUIDFormat: TextFormat {
+    static var expected: String { "a UUID in canonical form (8-4-4-4-12 hex digits)" }
+    static var pattern: String {
+        "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$(?!\\n)"
+    }
+    static var format: String? { "uuid" }
+    static func parse(_ content: UnsafeRawBufferPointer) -> UUID? { UUID.canonical(content) }
+}
+
+/// `user_id`.
+enum UserIDFormat: TextFormat {
+    static var expected: String { "1–128 characters of [A-Za-z0-9._:@-]" }
+    static var pattern: String { "^[A-Za-z0-9._:@-]{1,128}$(?!\\n)" }
+    static var format: String? { nil }
+
+    static func parse(_ content: UnsafeRawBufferPointer) -> String? {
+        guard content.count >= 1, content.count <= 128, content.allSatisfy(Rules.isUserIDByte) else { return nil }
+        return String(decoding: content, as: UTF8.self)
+    }
+}
+
 /// RFC 3339 with offset, at most `EventDecoder.maxFutureSkew` after the decoder's clock.
 struct TimestampRule: MemberRule {
-    let expected = "an RFC 3339 timestamp with offset, e.g. 2026-04-25T10:00:00Z"
+    var expected: String { "an RFC 3339 timestamp with offset, e.g. 2026-04-25T10:00:00Z" }
     /// Month lengths are in the pattern; February 29 outside a leap year is not.
     static let pattern =
         "^[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
@@ -81,13 +95,11 @@ struct TimestampRule: MemberRule {
         .object([("type", "string"), ("pattern", .string(Self.pattern)), ("format", "date-time")])
     }
 
+    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Date {
-        var text = try fields.string(field, expected: expected)
-        guard let date = text.withUTF8({ RFC3339.parse(UnsafeRawBufferPointer($0)) }) else {
-            throw fields.mismatch(field.name, expected, value: quoted(text))
-        }
+        let date = try fields.string(field, expected: expected, RFC3339.parse)
         guard date.timeIntervalSince(try fields.now()) <= EventDecoder.maxFutureSkew else {
-            throw fields.mismatch(field.name, "a time at most 24 h after now", value: quoted(text))
+            throw fields.mismatch(field, "a time at most 24 h after now", value: RFC3339.format(date) ?? "\(date)")
         }
         return date
     }
@@ -95,7 +107,7 @@ struct TimestampRule: MemberRule {
 
 /// `{name}@{semver}+{8 lowercase hex}`, e.g. `linucb_v1@1.0.0+a3f9c2e1`.
 struct PolicyVersionRule: MemberRule {
-    let expected = "{policy}@{semver}+{8 lowercase hex}, e.g. linucb_v1@1.0.0+a3f9c2e1"
+    var expected: String { "{policy}@{semver}+{8 lowercase hex}, e.g. linucb_v1@1.0.0+a3f9c2e1" }
     /// semver.org's expression, with ASCII digits only and the build part fixed to 8 hex digits.
     static let pattern =
         "^[A-Za-z0-9._-]{1,64}@(?:0|[1-9][0-9]*)\\.(?:0|[1-9][0-9]*)\\.(?:0|[1-9][0-9]*)"
@@ -105,12 +117,11 @@ struct PolicyVersionRule: MemberRule {
     var schema: SchemaJSON { .object([("type", "string"), ("pattern", .string(Self.pattern))]) }
 
     /// The whole text and the length in bytes of its name part.
+    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> (text: String, nameLength: Int) {
-        var text = try fields.string(field, expected: expected)
-        guard let nameLength = text.withUTF8({ Self.nameLength(UnsafeRawBufferPointer($0)) }) else {
-            throw fields.mismatch(field.name, expected, value: quoted(text))
+        try fields.string(field, expected: expected) { content in
+            Self.nameLength(content).map { (String(decoding: content, as: UTF8.self), $0) }
         }
-        return (text, nameLength)
     }
 
     static func nameLength(_ content: UnsafeRawBufferPointer) -> Int? {

@@ -16,15 +16,6 @@ final class StrictEventDecoder: Decoder {
     let members: MessageMembers
     let policies: PolicyRegistry
     let now: Date
-    /// The value most recently read, so a rule can quote the input it rejects.
-    private var lastValue: LastValue = .none
-
-    private enum LastValue {
-        case none
-        case token(JSONToken)
-        /// Element `index` of a `features` array whose numbers the scan converted.
-        case preparsedFeature(array: JSONToken, index: Int)
-    }
 
     init(members: MessageMembers, policies: PolicyRegistry, now: Date) {
         self.members = members
@@ -59,38 +50,7 @@ final class StrictEventDecoder: Decoder {
         return ValueDecoder(decoder: self, token: topLevel, codingPath: [])
     }
 
-    // MARK: What was read last
-
-    @inline(__always)
-    func read(_ token: JSONToken) {
-        lastValue = .token(token)
-    }
-
-    @inline(__always)
-    func readPreparsedFeature(array: JSONToken, index: Int) {
-        lastValue = .preparsedFeature(array: array, index: index)
-    }
-
-    private var lastToken: JSONToken? {
-        switch lastValue {
-        case .none: return nil
-        case .token(let token): return token
-        case .preparsedFeature(let array, let index):
-            var elements = ArrayElements(bytes, array)
-            for _ in 0..<index { _ = elements.next() }
-            return elements.next()
-        }
-    }
-
-    /// The input text of the value read last (cut to `quoteLimit` characters), or its kind for
-    /// containers.
-    var lastValueText: String? {
-        lastToken.map(describe)
-    }
-
-    var lastValueIsNumber: Bool {
-        lastToken?.kind == .number
-    }
+    // MARK: Values
 
     /// Longest quoted input in a detail.
     static let quoteLimit = 40
@@ -106,39 +66,35 @@ final class StrictEventDecoder: Decoder {
         }
     }
 
-    // MARK: Values
-
-    func mismatch(_ token: JSONToken, _ expected: String, path: [any CodingKey]) -> DecodingError {
-        read(token)
+    func mismatch(_ token: JSONToken, _ expected: String, path: @autoclosure () -> [any CodingKey]) -> DecodingError {
         if token.kind == .null {
             return .valueNotFound(
-                Any.self, .init(codingPath: path, debugDescription: "expected \(expected), got null (null is not absent)"))
+                Any.self, .init(codingPath: path(), debugDescription: "expected \(expected), got null (null is not absent)"))
         }
-        return .typeMismatch(Any.self, .init(codingPath: path, debugDescription: "expected \(expected), got \(describe(token))"))
+        return .typeMismatch(Any.self, .init(codingPath: path(), debugDescription: "expected \(expected), got \(describe(token))"))
     }
 
     /// `null` is never a value here: an optional member given as `null` is rejected, not absent.
-    func decodeNil(_ token: JSONToken, path: [any CodingKey]) throws -> Bool {
+    func decodeNil(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Bool {
         guard token.kind != .null else {
-            read(token)
             throw DecodingError.valueNotFound(
-                Any.self, .init(codingPath: path, debugDescription: "null is not absent: give a value or leave it out"))
+                Any.self, .init(codingPath: path(), debugDescription: "null is not absent: give a value or leave it out"))
         }
         return false
     }
 
-    func bool(_ token: JSONToken, path: [any CodingKey]) throws -> Bool {
-        read(token)
+    @inline(__always)
+    func bool(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Bool {
         switch token.kind {
         case .true: return true
         case .false: return false
-        default: throw mismatch(token, "true or false", path: path)
+        default: throw mismatch(token, "true or false", path: path())
         }
     }
 
-    func string(_ token: JSONToken, path: [any CodingKey]) throws -> String {
-        read(token)
-        guard token.kind == .string else { throw mismatch(token, "a string", path: path) }
+    @inline(__always)
+    func string(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> String {
+        guard token.kind == .string else { throw mismatch(token, "a string", path: path()) }
         if !token.hasEscapes {
             return String(
                 decoding: UnsafeRawBufferPointer(rebasing: bytes[(token.start + 1)..<(token.end - 1)]), as: UTF8.self)
@@ -147,51 +103,49 @@ final class StrictEventDecoder: Decoder {
     }
 
     /// The nearest `Double`; a number beyond its range is an error, never infinity.
-    func double(_ token: JSONToken, path: [any CodingKey]) throws -> Double {
-        read(token)
-        guard token.kind == .number else { throw mismatch(token, "a number", path: path) }
+    @inline(__always)
+    func double(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Double {
+        guard token.kind == .number else { throw mismatch(token, "a number", path: path()) }
         let value = JSONNumber.double(bytes, token)
         guard value.isFinite else {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: path, debugDescription: "\(describe(token)) is beyond the range of a double"))
+                .init(codingPath: path(), debugDescription: "\(describe(token)) is beyond the range of a double"))
         }
         return value
     }
 
     /// Integer syntax only (`1.0` and `1e0` are rejected), within `Value`'s range and ±10^18.
-    func integer<Value: FixedWidthInteger>(_ token: JSONToken, path: [any CodingKey]) throws -> Value {
-        read(token)
-        guard token.kind == .number, token.isInteger else { throw mismatch(token, "an integer", path: path) }
+    @inline(__always)
+    func integer<Value: FixedWidthInteger>(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Value {
+        guard token.kind == .number, token.isInteger else { throw mismatch(token, "an integer", path: path()) }
         guard let wide = JSONNumber.integer(bytes, token), let value = Value(exactly: wide) else {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: path, debugDescription: "\(describe(token)) does not fit \(Value.self)"))
+                .init(codingPath: path(), debugDescription: "\(describe(token)) does not fit \(Value.self)"))
         }
         return value
     }
 
-    func value<Value: Decodable>(_ type: Value.Type, _ token: JSONToken, path: [any CodingKey]) throws -> Value {
-        read(token)
-        return try Value(from: ValueDecoder(decoder: self, token: token, codingPath: path))
+    func value<Value: Decodable>(_ type: Value.Type, _ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Value {
+        return try Value(from: ValueDecoder(decoder: self, token: token, codingPath: path()))
     }
 
-    func keyed<Key: CodingKey>(_ token: JSONToken, path: [any CodingKey]) throws -> KeyedDecodingContainer<Key> {
-        read(token)
-        guard token.kind == .object else { throw mismatch(token, "an object", path: path) }
-        return KeyedDecodingContainer(ObjectContainer<Key>(decoder: self, token: token, codingPath: path))
+    func keyed<Key: CodingKey>(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> KeyedDecodingContainer<Key> {
+        guard token.kind == .object else { throw mismatch(token, "an object", path: path()) }
+        return KeyedDecodingContainer(ObjectContainer<Key>(decoder: self, token: token, codingPath: path()))
     }
 
-    func unkeyed(_ token: JSONToken, path: [any CodingKey]) throws -> any UnkeyedDecodingContainer {
-        read(token)
-        guard token.kind == .array else { throw mismatch(token, "an array", path: path) }
-        return ArrayContainer(decoder: self, token: token, codingPath: path)
+    func unkeyed(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> any UnkeyedDecodingContainer {
+        guard token.kind == .array else { throw mismatch(token, "an array", path: path()) }
+        return ArrayContainer(decoder: self, token: token, codingPath: path())
     }
 }
 
 // MARK: - Containers
 
 /// The top-level object: its members are the `Field` slots the scan filled.
-private struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let decoder: StrictEventDecoder
+struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    /// Unowned like the body's bytes: nothing read from a message outlives its decoding.
+    unowned(unsafe) let decoder: StrictEventDecoder
     var codingPath: [any CodingKey] { [] }
 
     var allKeys: [Key] {
@@ -211,7 +165,7 @@ private struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol
     }
 
     @inline(__always)
-    private func token(_ key: Key) throws -> JSONToken {
+    func token(_ key: Key) throws -> JSONToken {
         guard let field = field(key), let token = decoder.members.token(field) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: [], debugDescription: "required field is missing"))
         }
@@ -252,16 +206,32 @@ private struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try arrayContainer(forKey: key)
+    }
+
+    /// `nestedUnkeyedContainer(forKey:)` without the existential.
+    func arrayContainer(forKey key: Key) throws -> ArrayContainer {
         let token = try token(key)
-        decoder.read(token)
         guard token.kind == .array else { throw decoder.mismatch(token, "an array", path: [key]) }
-        if field(key) == .features, let count = decoder.members.preparsedFeatureCount {
-            return ArrayContainer(decoder: decoder, token: token, codingPath: [key], preparsedCount: count)
+        let field = field(key)
+        if field == .features, let count = decoder.members.preparsedFeatureCount {
+            return ArrayContainer(decoder: decoder, token: token, codingPath: [], key: field, preparsedCount: count)
         }
-        return ArrayContainer(decoder: decoder, token: token, codingPath: [key])
+        return ArrayContainer(decoder: decoder, token: token, codingPath: field == nil ? [key] : [], key: field)
     }
 
     func superDecoder() throws -> any Decoder { decoder }
+
+    /// The UTF-8 content of a string member, escapes resolved, without building a `String`.
+    @inline(__always)
+    func withUTF8<Result>(forKey key: Key, _ body: (UnsafeRawBufferPointer) -> Result) throws -> Result {
+        let token = try token(key)
+        guard token.kind == .string else { throw decoder.mismatch(token, "a string", path: [key]) }
+        if token.hasEscapes {
+            return JSONScanner.decodedString(token, in: decoder.bytes).withUnsafeBytes(body)
+        }
+        return body(UnsafeRawBufferPointer(rebasing: decoder.bytes[(token.start + 1)..<(token.end - 1)]))
+    }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
         ValueDecoder(decoder: decoder, token: try token(key), codingPath: [key])
@@ -270,10 +240,15 @@ private struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol
 
 /// The elements of an array. `count` is known up front (the elements are walked once), so a
 /// caller can check a length before reading any element.
-private struct ArrayContainer: UnkeyedDecodingContainer {
-    let decoder: StrictEventDecoder
+struct ArrayContainer: UnkeyedDecodingContainer {
+    /// Unowned like the body's bytes: nothing read from a message outlives its decoding.
+    unowned(unsafe) let decoder: StrictEventDecoder
     let token: JSONToken
-    let codingPath: [any CodingKey]
+    /// The path of the array: a top-level member's (`key`), or another (`parentPath`). Kept
+    /// apart so a top-level array allocates no path and the container stays a loadable value.
+    private let parentPath: [any CodingKey]
+    private let key: Field?
+    var codingPath: [any CodingKey] { key.map { [$0] } ?? parentPath }
     let count: Int?
     private(set) var currentIndex = 0
     private var elements: ArrayElements
@@ -282,10 +257,14 @@ private struct ArrayContainer: UnkeyedDecodingContainer {
     /// Set when the scan converted every element (`features`): values come from there.
     private let preparsed: Bool
 
-    init(decoder: StrictEventDecoder, token: JSONToken, codingPath: [any CodingKey], preparsedCount: Int? = nil) {
+    init(
+        decoder: StrictEventDecoder, token: JSONToken, codingPath: [any CodingKey], key: Field? = nil,
+        preparsedCount: Int? = nil
+    ) {
         self.decoder = decoder
         self.token = token
-        self.codingPath = codingPath
+        self.parentPath = codingPath
+        self.key = key
         self.elements = ArrayElements(decoder.bytes, token)
         if let preparsedCount {
             count = preparsedCount
@@ -300,6 +279,20 @@ private struct ArrayContainer: UnkeyedDecodingContainer {
     }
 
     var isAtEnd: Bool { currentIndex >= count! }
+
+    /// The element read last (for a rejection to quote), found by walking the array again.
+    var lastElement: JSONToken? {
+        guard currentIndex > 0 else { return nil }
+        var walk = ArrayElements(decoder.bytes, token)
+        for _ in 0..<(currentIndex - 1) { _ = walk.next() }
+        return walk.next()
+    }
+
+    /// Every element, when the scan converted them all (`features`) and none was read yet.
+    var preparsedValues: UnsafeBufferPointer<Double>? {
+        guard preparsed, currentIndex == 0 else { return nil }
+        return UnsafeBufferPointer(rebasing: decoder.members.featureValues[0..<count!])
+    }
 
     private var path: [any CodingKey] { codingPath + [IndexKey(currentIndex)] }
 
@@ -340,7 +333,6 @@ private struct ArrayContainer: UnkeyedDecodingContainer {
                     Double.self, .init(codingPath: path, debugDescription: "unkeyed container is at its end"))
             }
             currentIndex += 1
-            decoder.readPreparsedFeature(array: token, index: index)
             return decoder.members.featureValues[index]
         }
         return try decoder.double(next(), path: path)

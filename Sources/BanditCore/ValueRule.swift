@@ -13,6 +13,7 @@ protocol ValueRule: Sendable {
 /// A rule that reads one member on its own (no other member's value is needed).
 protocol MemberRule: ValueRule {
     associatedtype Value
+    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Value
 }
 
@@ -52,7 +53,11 @@ struct MemberDescription: Sendable {
 /// A JSON integer (integer syntax: `1.0` and `1e0` are not integers) in `range`.
 struct IntegerRule: MemberRule {
     let range: ClosedRange<Int>
-    let expected: String
+
+    var expected: String {
+        range.lowerBound == range.upperBound
+            ? "the integer \(range.lowerBound)" : "an integer \(range.lowerBound)…\(range.upperBound)"
+    }
 
     var schema: SchemaJSON {
         if range.lowerBound == range.upperBound {
@@ -63,25 +68,51 @@ struct IntegerRule: MemberRule {
         ])
     }
 
+    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Int {
         let value = try fields.integer(field, expected: expected)
-        guard range.contains(value) else { throw fields.mismatch(field.name, expected, value: "\(value)") }
+        guard range.contains(value) else { throw fields.mismatch(field, expected, value: "\(value)") }
         return value
     }
 }
 
-/// A finite number within bounds.
+/// A finite number within bounds. Plain values only (no strings stored), so reading a member
+/// copies no reference: the rules sit on the path of every message.
 struct NumberRule: MemberRule {
     let minimum: Double?
     let minimumIsExclusive: Bool
     let maximum: Double?
-    let expected: String
 
-    init(minimum: Double? = nil, exclusive: Bool = false, maximum: Double? = nil, expected: String) {
+    init(minimum: Double? = nil, exclusive: Bool = false, maximum: Double? = nil) {
         self.minimum = minimum
         self.minimumIsExclusive = exclusive
         self.maximum = maximum
-        self.expected = expected
+    }
+
+    /// `a number in (0, 1]`, `a number ≥ 0`, `a finite number with |x| ≤ 1e6`.
+    var expected: String {
+        switch (minimum, maximum) {
+        case (let low?, let high?) where low == -high && !minimumIsExclusive:
+            return "a finite number with |x| ≤ \(NumberRule.short(high))"
+        case (let low?, let high?):
+            return "a number in \(minimumIsExclusive ? "(" : "[")\(NumberRule.short(low)), \(NumberRule.short(high))]"
+        case (let low?, nil):
+            return "a number \(minimumIsExclusive ? ">" : "≥") \(NumberRule.short(low))"
+        case (nil, let high?):
+            return "a number ≤ \(NumberRule.short(high))"
+        case (nil, nil):
+            return "a finite number"
+        }
+    }
+
+    /// `1`, `-1`, `0.5`, `1e6`.
+    static func short(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e5 { return String(Int(value)) }
+        if value == value.rounded(), abs(value) >= 1e5 {
+            let exponent = Int(log10(abs(value)).rounded())
+            if pow(10, Double(exponent)) == abs(value) { return (value < 0 ? "-" : "") + "1e\(exponent)" }
+        }
+        return "\(value)"
     }
 
     @inline(__always)
@@ -99,18 +130,19 @@ struct NumberRule: MemberRule {
         return .object(members)
     }
 
+    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Double {
-        let value = try fields.double(field, path: field.name, expected: expected)
-        guard accepts(value) else { throw fields.mismatch(field.name, expected, value: "\(value)") }
+        let value = try fields.double(field, expected: expected)
+        guard accepts(value) else { throw fields.mismatch(field, expected, value: "\(value)") }
         return value
     }
 
     /// The next element of an array, at `path` (`features[3]`).
     func decodeElement(
-        _ fields: EventFields, _ elements: inout any UnkeyedDecodingContainer, path: @autoclosure () -> String
+        _ fields: EventFields, _ elements: inout EventElements, path: @autoclosure () -> String
     ) throws -> Double {
         let value = try fields.double(&elements, path: path(), expected: expected)
-        guard accepts(value) else { throw fields.mismatch(path(), expected, value: "\(value)") }
+        guard accepts(value) else { throw fields.mismatch(elements, path: path(), expected, value: "\(value)") }
         return value
     }
 }
@@ -128,12 +160,13 @@ struct TextRule: MemberRule {
         ])
     }
 
+    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> String {
         try check(try fields.string(field, expected: expected), path: field.name)
     }
 
     func decodeElement(
-        _ fields: EventFields, _ elements: inout any UnkeyedDecodingContainer, path: @autoclosure () -> String
+        _ fields: EventFields, _ elements: inout EventElements, path: @autoclosure () -> String
     ) throws -> String {
         try check(try fields.string(&elements, path: path(), expected: expected), path: path())
     }
@@ -159,50 +192,54 @@ struct TextRule: MemberRule {
     }
 }
 
-/// A string of a fixed form, checked over its UTF-8 bytes by `parse` and exported as `pattern`.
-struct FormatRule<Value>: MemberRule {
-    let expected: String
+/// A fixed text form: how it reads, its check over UTF-8 bytes, and its regular expression.
+protocol TextFormat: Sendable {
+    associatedtype Value
+    static var expected: String { get }
     /// The same form as an ECMA-262 regular expression for the schema. It ends in `$(?!\n)`:
     /// `$` alone also matches before a final newline in some engines (Python's `re`).
-    let pattern: String
-    let format: String?
-    let parse: @Sendable (UnsafeRawBufferPointer) -> Value?
+    static var pattern: String { get }
+    /// The JSON Schema `format` annotation, if one names the form.
+    static var format: String? { get }
+    static func parse(_ content: UnsafeRawBufferPointer) -> Value?
+}
+
+/// A string of a fixed form, checked over its UTF-8 bytes and exported as `pattern`.
+struct FormatRule<Format: TextFormat>: MemberRule {
+    var expected: String { Format.expected }
 
     var schema: SchemaJSON {
-        var members: [(String, SchemaJSON)] = [("type", "string"), ("pattern", .string(pattern))]
-        if let format { members.append(("format", .string(format))) }
+        var members: [(String, SchemaJSON)] = [("type", "string"), ("pattern", .string(Format.pattern))]
+        if let format = Format.format { members.append(("format", .string(format))) }
         return .object(members)
     }
 
-    func decode(_ fields: EventFields, _ field: Field) throws -> Value {
-        var text = try fields.string(field, expected: expected)
-        guard let value = text.withUTF8({ parse(UnsafeRawBufferPointer($0)) }) else {
-            throw fields.mismatch(field.name, expected, value: quoted(text))
-        }
-        return value
+    @inline(__always)
+    func decode(_ fields: EventFields, _ field: Field) throws -> Format.Value {
+        try fields.string(field, expected: expected, Format.parse)
     }
 }
 
 /// One of an enum's raw values, exactly.
-struct ChoiceRule<Choice: RawRepresentable & CaseIterable & Sendable>: MemberRule where Choice.RawValue == String {
+struct ChoiceRule<Choice: ByteMatchable>: MemberRule {
     var expected: String { "one of " + Choice.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") }
 
     var schema: SchemaJSON {
         .object([("type", "string"), ("enum", .array(Choice.allCases.map { .string($0.rawValue) }))])
     }
 
+    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Choice {
-        let text = try fields.string(field, expected: expected)
-        guard let value = Choice(rawValue: text) else { throw fields.mismatch(field.name, expected, value: quoted(text)) }
-        return value
+        try fields.string(field, expected: expected, Choice.match)
     }
 }
 
 /// `true` or `false`.
 struct BooleanRule: MemberRule {
-    let expected = "true or false"
+    var expected: String { "true or false" }
     var schema: SchemaJSON { .object([("type", "boolean")]) }
 
+    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Bool {
         try fields.bool(field, expected: expected)
     }
@@ -212,7 +249,7 @@ struct BooleanRule: MemberRule {
 
 /// The name of a configured policy (`policy.unknown` otherwise).
 struct PolicyRule: MemberRule {
-    let expected = "the name of a configured policy"
+    var expected: String { "the name of a configured policy" }
 
     var schema: SchemaJSON {
         .object([
@@ -221,13 +258,13 @@ struct PolicyRule: MemberRule {
         ])
     }
 
+    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> PolicyDefinition {
-        var text = try fields.string(field, expected: expected)
         let policies = try fields.policies()
-        guard let index = text.withUTF8({ policies.index(ofName: UnsafeRawBufferPointer($0)) }) else {
+        let index: Int? = try fields.string(field, expected: expected) { .some(policies.index(ofName: $0)) }
+        guard let index else {
             let names = policies.policies.map { "\"\($0.name)\"" }.joined(separator: ", ")
-            throw fields.mismatch(
-                field.name, "a configured policy (\(names))", value: quoted(text), reason: .policyUnknown)
+            throw fields.mismatch(field, "a configured policy (\(names))", value: "another name", reason: .policyUnknown)
         }
         return policies.policies[index]
     }
@@ -236,8 +273,8 @@ struct PolicyRule: MemberRule {
 /// Exactly the policy's dimension of finite numbers, each |x| ≤ 1e6. A wrong length is
 /// `dimension.mismatch`, checked before the elements; a bad element is `schema.invalid`.
 struct FeaturesRule: ValueRule {
-    let element = NumberRule(minimum: -1e6, maximum: 1e6, expected: "a finite number with |x| ≤ 1e6")
-    let expected = "an array of the policy's dimension of numbers"
+    let element = NumberRule(minimum: -1e6, maximum: 1e6)
+    var expected: String { "an array of the policy's dimension of numbers" }
 
     var schema: SchemaJSON {
         .object([
@@ -255,13 +292,17 @@ struct FeaturesRule: ValueRule {
         let dimension = policy.dimension
         var elements = try fields.array(
             field, expected: "an array of \(dimension) numbers (policy \(quoted(policy.name)))")
-        let count = elements.count ?? 0
+        let count = elements.count
         guard count == dimension else {
             throw Rejection(
                 reason: .dimensionMismatch,
                 detail:
                     "\(path): expected \(dimension) numbers (dimension of policy \(quoted(policy.name))), got \(count)")
         }
+        if let values = elements.preparsedValues, values.allSatisfy(element.accepts) {
+            return Array(values)
+        }
+        // Otherwise element by element, so the first bad one is named.
         var values: [Double] = []
         values.reserveCapacity(dimension)
         while !elements.isAtEnd {
@@ -276,7 +317,7 @@ struct FeaturesRule: ValueRule {
 /// Distinct arm ids containing `arm_id`.
 struct CandidatesRule: ValueRule {
     let element = Rules.armID
-    let expected = "an array of distinct arm ids containing arm_id"
+    var expected: String { "an array of distinct arm ids containing arm_id" }
 
     var schema: SchemaJSON {
         .object([
@@ -294,7 +335,8 @@ struct CandidatesRule: ValueRule {
             let candidate = try element.decodeElement(fields, &elements, path: "\(path)[\(candidates.count)]")
             guard seen.insert(candidate).inserted else {
                 throw fields.mismatch(
-                    "\(path)[\(candidates.count)]", "distinct arm ids (a repeated candidate)", value: quoted(candidate))
+                    elements, path: "\(path)[\(candidates.count)]", "distinct arm ids (a repeated candidate)",
+                    value: quoted(candidate))
             }
             candidates.append(candidate)
         }
@@ -310,8 +352,8 @@ struct CandidatesRule: ValueRule {
 /// to `propensity` ± 1e-6. Only with `candidates`.
 struct ProbabilitiesRule: ValueRule {
     static let tolerance = 1e-6
-    let element = NumberRule(minimum: 0, maximum: 1, expected: "a number in [0, 1]")
-    let expected = "one number in [0, 1] per candidate"
+    let element = NumberRule(minimum: 0, maximum: 1)
+    var expected: String { "one number in [0, 1] per candidate" }
 
     var schema: SchemaJSON {
         .object([
