@@ -52,10 +52,45 @@ public indirect enum Event: Sendable, Equatable {
         }
     }
 
-    public var eventID: UUID { envelope.eventID }
-    public var occurredAt: Date { envelope.occurredAt }
-    public var userID: String { envelope.userID }
-    public var source: EventSource { envelope.source }
+    public var eventID: UUID {
+        switch self {
+        case .taskSynced(let event): event.envelope.eventID
+        case .tipFeedback(let event): event.envelope.eventID
+        case .decision(let event): event.envelope.eventID
+        case .reward(let event): event.envelope.eventID
+        case .routing(let event): event.envelope.eventID
+        }
+    }
+
+    public var occurredAt: Date {
+        switch self {
+        case .taskSynced(let event): event.envelope.occurredAt
+        case .tipFeedback(let event): event.envelope.occurredAt
+        case .decision(let event): event.envelope.occurredAt
+        case .reward(let event): event.envelope.occurredAt
+        case .routing(let event): event.envelope.occurredAt
+        }
+    }
+
+    public var userID: String {
+        switch self {
+        case .taskSynced(let event): event.envelope.userID
+        case .tipFeedback(let event): event.envelope.userID
+        case .decision(let event): event.envelope.userID
+        case .reward(let event): event.envelope.userID
+        case .routing(let event): event.envelope.userID
+        }
+    }
+
+    public var source: EventSource {
+        switch self {
+        case .taskSynced(let event): event.envelope.source
+        case .tipFeedback(let event): event.envelope.source
+        case .decision(let event): event.envelope.source
+        case .reward(let event): event.envelope.source
+        case .routing(let event): event.envelope.source
+        }
+    }
 }
 
 extension Event: Encodable {

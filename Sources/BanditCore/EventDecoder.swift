@@ -94,14 +94,17 @@ public struct EventDecoder: Sendable {
                 } catch {
                     throw Rejection(reason: .jsonInvalid, detail: "body: \(error.message) (byte \(error.offset))")
                 }
-                let decoder = StrictEventDecoder(members: members, policies: policies, now: now)
-                do {
-                    return try Event(subject: subject, from: decoder)
-                } catch let rejection as Rejection {
-                    throw rejection
-                } catch {
-                    // The event types turn every decoding failure into a Rejection.
-                    throw Rejection(reason: .schemaInvalid, detail: "body: \(error)")
+                var message = StrictMessage(members: members, now: now)
+                return try withUnsafePointer(to: &message) { (message) throws(Rejection) -> Event in
+                    let decoder = StrictEventDecoder(message, policies: policies)
+                    do {
+                        return try Event(subject: subject, from: decoder)
+                    } catch let rejection as Rejection {
+                        throw rejection
+                    } catch {
+                        // The event types turn every decoding failure into a Rejection.
+                        throw Rejection(reason: .schemaInvalid, detail: "body: \(error)")
+                    }
                 }
             }
         }

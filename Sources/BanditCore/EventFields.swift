@@ -18,8 +18,10 @@ extension CodingUserInfoKey {
 struct EventFields {
     /// Set when reading from `StrictEventDecoder`, for its containers; otherwise `other` is.
     /// Both are references, so this struct copies as two words.
-    /// Unowned like the body's bytes: nothing read from a message outlives its decoding.
-    private unowned(unsafe) let strict: StrictEventDecoder?
+    /// The strict decoder's message, and the decoder unmanaged: like the body's bytes, nothing
+    /// read from a message outlives its decoding, and the hot path counts no references.
+    private let strict: UnsafePointer<StrictMessage>?
+    private let strictDecoder: Unmanaged<StrictEventDecoder>?
     private let other: Other?
 
     /// Another `Decoder` and its container.
@@ -36,13 +38,14 @@ struct EventFields {
     private var boxed: KeyedDecodingContainer<Field>? { other?.container }
 
     init(_ decoder: any Decoder) throws {
-        let strict = decoder as? StrictEventDecoder
-        self.strict = strict
-        if let strict {
-            if let topLevel = strict.members.topLevel {
+        let strictDecoder = decoder as? StrictEventDecoder
+        self.strict = strictDecoder?.message
+        self.strictDecoder = strictDecoder.map(Unmanaged.passUnretained)
+        if let strictDecoder {
+            if let topLevel = strictDecoder.members.topLevel {
                 throw Rejection(
                     reason: .schemaInvalid,
-                    detail: "body: expected a JSON object at the top level, got \(strict.describe(topLevel))")
+                    detail: "body: expected a JSON object at the top level, got \(strictDecoder.describe(topLevel))")
             }
             other = nil
         } else {
@@ -58,8 +61,9 @@ struct EventFields {
 
     // MARK: Context
 
-    func policies() throws -> PolicyRegistry {
-        if let strict { return strict.policies }
+    /// Calls `body` with the registry policies are checked against (borrowed, not copied).
+    func withPolicies<Result>(_ body: (borrowing PolicyRegistry) throws -> Result) throws -> Result {
+        if let strictDecoder { return try strictDecoder._withUnsafeGuaranteedRef { try body($0.policies) } }
         let decoder = other!.decoder
         guard let policies = decoder.userInfo[.policyRegistry] as? PolicyRegistry else {
             throw DecodingError.dataCorrupted(
@@ -68,11 +72,11 @@ struct EventFields {
                     debugDescription: "userInfo[.policyRegistry] must hold the PolicyRegistry to check policies against"
                 ))
         }
-        return policies
+        return try body(policies)
     }
 
     func now() throws -> Date {
-        if let strict { return strict.now }
+        if let strict { return strict.pointee.now }
         return other!.decoder.userInfo[.eventClock] as? Date ?? Date()
     }
 
@@ -80,7 +84,7 @@ struct EventFields {
 
     @inline(__always)
     func has(_ field: Field) -> Bool {
-        if let strict { return strict.members.has(field) }
+        if let strict { return strict.pointee.members.has(field) }
         return boxed!.contains(field)
     }
 
@@ -92,14 +96,12 @@ struct EventFields {
     }
 
     /// A required member.
-    @inline(__always)
     func decode<Rule: MemberRule>(_ member: Member<Rule>) throws -> Rule.Value {
         try require(member.field)
         return try member.rule.decode(self, member.field)
     }
 
     /// An optional member: nil when absent; `null` is not absent and is rejected.
-    @inline(__always)
     func decodeIfPresent<Rule: MemberRule>(_ member: Member<Rule>) throws -> Rule.Value? {
         guard has(member.field) else { return nil }
         return try member.rule.decode(self, member.field)
@@ -109,8 +111,8 @@ struct EventFields {
 
     /// The input text of a member (strict decoder), for a rejection to quote.
     private func got(_ field: Field) -> String? {
-        guard let strict, let token = strict.members.token(field) else { return nil }
-        return strict.describe(token)
+        guard let strict, let token = strict.pointee.members.token(field) else { return nil }
+        return strict.pointee.describe(token)
     }
 
     /// `field: expected …, got …`, quoting the input (strict decoder) or `value`.
@@ -124,7 +126,7 @@ struct EventFields {
     func mismatch(
         _ elements: EventElements, path: String, _ expected: String, value: @autoclosure () -> String
     ) -> Rejection {
-        let text = strict.flatMap { strict in elements.lastElement.map(strict.describe) }
+        let text = strict.flatMap { strict in elements.lastElement.map(strict.pointee.describe) }
         return Rejection(reason: .schemaInvalid, detail: "\(path): expected \(expected), got \(text ?? value())")
     }
 
@@ -135,10 +137,11 @@ struct EventFields {
 
     /// A number token that does not decode as a `Double` is beyond its range.
     private func numberFailed(_ field: Field, _ expected: String, _ error: any Error) -> Rejection {
-        if let strict, let token = strict.members.token(field), token.kind == .number {
+        if let strict, let token = strict.pointee.members.token(field), token.kind == .number {
             return Rejection(
                 reason: .schemaInvalid,
-                detail: "\(field.name): expected \(expected), got \(strict.describe(token)) (beyond the range of a double)")
+                detail:
+                    "\(field.name): expected \(expected), got \(strict.pointee.describe(token)) (beyond the range of a double)")
         }
         return failed(field, expected, error)
     }
@@ -149,7 +152,8 @@ struct EventFields {
         if let strict, let token = elements.lastElement {
             let beyond = number && token.kind == .number ? " (beyond the range of a double)" : ""
             return Rejection(
-                reason: .schemaInvalid, detail: "\(path): expected \(expected), got \(strict.describe(token))\(beyond)")
+                reason: .schemaInvalid,
+                detail: "\(path): expected \(expected), got \(strict.pointee.describe(token))\(beyond)")
         }
         return mismatch(elements, path: path, expected, value: EventFields.describe(error))
     }
@@ -157,7 +161,7 @@ struct EventFields {
     @inline(__always)
     func integer(_ field: Field, expected: @autoclosure () -> String) throws -> Int {
         do {
-            if let strict { return try TopLevelContainer(decoder: strict).decode(Int.self, forKey: field) }
+            if let strict { return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(Int.self, forKey: field) }
             return try boxed!.decode(Int.self, forKey: field)
         } catch {
             throw failed(field, expected(), error)
@@ -167,7 +171,7 @@ struct EventFields {
     @inline(__always)
     func double(_ field: Field, expected: @autoclosure () -> String) throws -> Double {
         do {
-            if let strict { return try TopLevelContainer(decoder: strict).decode(Double.self, forKey: field) }
+            if let strict { return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(Double.self, forKey: field) }
             return try boxed!.decode(Double.self, forKey: field)
         } catch {
             throw numberFailed(field, expected(), error)
@@ -177,7 +181,7 @@ struct EventFields {
     @inline(__always)
     func string(_ field: Field, expected: @autoclosure () -> String) throws -> String {
         do {
-            if let strict { return try TopLevelContainer(decoder: strict).decode(String.self, forKey: field) }
+            if let strict { return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(String.self, forKey: field) }
             return try boxed!.decode(String.self, forKey: field)
         } catch {
             throw failed(field, expected(), error)
@@ -192,7 +196,7 @@ struct EventFields {
         if let strict {
             let value: Value?
             do {
-                value = try TopLevelContainer(decoder: strict).withUTF8(forKey: field, body)
+                value = try TopLevelContainer(message: strict, reference: strictDecoder!).withUTF8(forKey: field, body)
             } catch {
                 throw failed(field, expected(), error)
             }
@@ -209,7 +213,7 @@ struct EventFields {
     @inline(__always)
     func bool(_ field: Field, expected: @autoclosure () -> String) throws -> Bool {
         do {
-            if let strict { return try TopLevelContainer(decoder: strict).decode(Bool.self, forKey: field) }
+            if let strict { return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(Bool.self, forKey: field) }
             return try boxed!.decode(Bool.self, forKey: field)
         } catch {
             throw failed(field, expected(), error)
@@ -220,7 +224,7 @@ struct EventFields {
     func array(_ field: Field, expected: @autoclosure () -> String) throws -> EventElements {
         do {
             if let strict {
-                return EventElements(strict: try TopLevelContainer(decoder: strict).arrayContainer(forKey: field))
+                return EventElements(strict: try TopLevelContainer(message: strict, reference: strictDecoder!).arrayContainer(forKey: field))
             }
             return EventElements(boxed: try boxed!.nestedUnkeyedContainer(forKey: field))
         } catch {

@@ -95,7 +95,6 @@ struct TimestampRule: MemberRule {
         .object([("type", "string"), ("pattern", .string(Self.pattern)), ("format", "date-time")])
     }
 
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Date {
         let date = try fields.string(field, expected: expected, RFC3339.parse)
         guard date.timeIntervalSince(try fields.now()) <= EventDecoder.maxFutureSkew else {
@@ -117,7 +116,6 @@ struct PolicyVersionRule: MemberRule {
     var schema: SchemaJSON { .object([("type", "string"), ("pattern", .string(Self.pattern))]) }
 
     /// The whole text and the length in bytes of its name part.
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> (text: String, nameLength: Int) {
         try fields.string(field, expected: expected) { content in
             Self.nameLength(content).map { (String(decoding: content, as: UTF8.self), $0) }

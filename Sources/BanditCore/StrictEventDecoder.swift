@@ -13,23 +13,25 @@ import Foundation
 /// It borrows the body's bytes: it lives only inside `EventDecoder.decode` and is never handed
 /// out. `userInfo` holds the policy registry and the clock (`.policyRegistry`, `.eventClock`).
 final class StrictEventDecoder: Decoder {
-    let members: MessageMembers
+    /// The message; a pointer to plain values, so the containers read it without reference
+    /// counting.
+    let message: UnsafePointer<StrictMessage>
     let policies: PolicyRegistry
-    let now: Date
 
-    init(members: MessageMembers, policies: PolicyRegistry, now: Date) {
-        self.members = members
+    init(_ message: UnsafePointer<StrictMessage>, policies: PolicyRegistry) {
+        self.message = message
         self.policies = policies
-        self.now = now
     }
 
-    var bytes: UnsafeRawBufferPointer { members.bytes }
+    var members: MessageMembers { message.pointee.members }
+    var now: Date { message.pointee.now }
+    var bytes: UnsafeRawBufferPointer { message.pointee.members.bytes }
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [.policyRegistry: policies, .eventClock: now] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         if let topLevel = members.topLevel {
-            throw mismatch(topLevel, "an object", path: [])
+            throw message.pointee.mismatch(topLevel, "an object", path: [])
         }
         return KeyedDecodingContainer(TopLevelContainer<Key>(decoder: self))
     }
@@ -50,7 +52,33 @@ final class StrictEventDecoder: Decoder {
         return ValueDecoder(decoder: self, token: topLevel, codingPath: [])
     }
 
-    // MARK: Values
+    // MARK: Nested values
+
+    func describe(_ token: JSONToken) -> String { message.pointee.describe(token) }
+
+    func value<Value: Decodable>(_ type: Value.Type, _ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Value {
+        return try Value(from: ValueDecoder(decoder: self, token: token, codingPath: path()))
+    }
+
+    func keyed<Key: CodingKey>(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> KeyedDecodingContainer<Key> {
+        guard token.kind == .object else { throw message.pointee.mismatch(token, "an object", path: path()) }
+        return KeyedDecodingContainer(ObjectContainer<Key>(decoder: self, token: token, codingPath: path()))
+    }
+
+    func unkeyed(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> any UnkeyedDecodingContainer {
+        guard token.kind == .array else { throw message.pointee.mismatch(token, "an array", path: path()) }
+        return ArrayContainer(decoder: self, token: token, codingPath: path())
+    }
+}
+
+/// One scanned message and the clock, plain values only (copying it counts no references).
+/// `EventDecoder` keeps it on the stack for one decode; the decoder and its containers point at
+/// it.
+struct StrictMessage {
+    let members: MessageMembers
+    let now: Date
+
+    var bytes: UnsafeRawBufferPointer { members.bytes }
 
     /// Longest quoted input in a detail.
     static let quoteLimit = 40
@@ -125,31 +153,29 @@ final class StrictEventDecoder: Decoder {
         return value
     }
 
-    func value<Value: Decodable>(_ type: Value.Type, _ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Value {
-        return try Value(from: ValueDecoder(decoder: self, token: token, codingPath: path()))
-    }
-
-    func keyed<Key: CodingKey>(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> KeyedDecodingContainer<Key> {
-        guard token.kind == .object else { throw mismatch(token, "an object", path: path()) }
-        return KeyedDecodingContainer(ObjectContainer<Key>(decoder: self, token: token, codingPath: path()))
-    }
-
-    func unkeyed(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> any UnkeyedDecodingContainer {
-        guard token.kind == .array else { throw mismatch(token, "an array", path: path()) }
-        return ArrayContainer(decoder: self, token: token, codingPath: path())
-    }
 }
 
 // MARK: - Containers
 
 /// The top-level object: its members are the `Field` slots the scan filled.
 struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    /// Unowned like the body's bytes: nothing read from a message outlives its decoding.
-    unowned(unsafe) let decoder: StrictEventDecoder
+    let message: UnsafePointer<StrictMessage>
+    /// Unmanaged like the body's bytes: nothing read from a message outlives its decoding.
+    private let reference: Unmanaged<StrictEventDecoder>
+    private var decoder: StrictEventDecoder { reference.takeUnretainedValue() }
     var codingPath: [any CodingKey] { [] }
 
+    init(decoder: StrictEventDecoder) {
+        self.init(message: decoder.message, reference: .passUnretained(decoder))
+    }
+
+    init(message: UnsafePointer<StrictMessage>, reference: Unmanaged<StrictEventDecoder>) {
+        self.message = message
+        self.reference = reference
+    }
+
     var allKeys: [Key] {
-        Field.allCases.filter { decoder.members.has($0) }.compactMap { Key(stringValue: $0.name) }
+        Field.allCases.filter { message.pointee.members.has($0) }.compactMap { Key(stringValue: $0.name) }
     }
 
     @inline(__always)
@@ -161,39 +187,39 @@ struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     @inline(__always)
     func contains(_ key: Key) -> Bool {
         guard let field = field(key) else { return false }
-        return decoder.members.has(field)
+        return message.pointee.members.has(field)
     }
 
     @inline(__always)
     func token(_ key: Key) throws -> JSONToken {
-        guard let field = field(key), let token = decoder.members.token(field) else {
+        guard let field = field(key), let token = message.pointee.members.token(field) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: [], debugDescription: "required field is missing"))
         }
         return token
     }
 
-    func decodeNil(forKey key: Key) throws -> Bool { try decoder.decodeNil(token(key), path: [key]) }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.bool(token(key), path: [key]) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decoder.string(token(key), path: [key]) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try decoder.double(token(key), path: [key]) }
+    func decodeNil(forKey key: Key) throws -> Bool { try message.pointee.decodeNil(token(key), path: [key]) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try message.pointee.bool(token(key), path: [key]) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try message.pointee.string(token(key), path: [key]) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try message.pointee.double(token(key), path: [key]) }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
-        Float(try decoder.double(token(key), path: [key]))
+        Float(try message.pointee.double(token(key), path: [key]))
     }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.integer(token(key), path: [key]) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.integer(token(key), path: [key]) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try decoder.integer(token(key), path: [key]) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decoder.integer(token(key), path: [key]) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decoder.integer(token(key), path: [key]) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.integer(token(key), path: [key]) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try decoder.integer(token(key), path: [key]) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try message.pointee.integer(token(key), path: [key]) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try message.pointee.integer(token(key), path: [key]) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try message.pointee.integer(token(key), path: [key]) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try message.pointee.integer(token(key), path: [key]) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try message.pointee.integer(token(key), path: [key]) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try message.pointee.integer(token(key), path: [key]) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try message.pointee.integer(token(key), path: [key]) }
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
-        try decoder.integer(token(key), path: [key])
+        try message.pointee.integer(token(key), path: [key])
     }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
-        try decoder.integer(token(key), path: [key])
+        try message.pointee.integer(token(key), path: [key])
     }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
-        try decoder.integer(token(key), path: [key])
+        try message.pointee.integer(token(key), path: [key])
     }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try decoder.value(type, token(key), path: [key])
@@ -212,12 +238,15 @@ struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// `nestedUnkeyedContainer(forKey:)` without the existential.
     func arrayContainer(forKey key: Key) throws -> ArrayContainer {
         let token = try token(key)
-        guard token.kind == .array else { throw decoder.mismatch(token, "an array", path: [key]) }
+        guard token.kind == .array else { throw message.pointee.mismatch(token, "an array", path: [key]) }
         let field = field(key)
-        if field == .features, let count = decoder.members.preparsedFeatureCount {
-            return ArrayContainer(decoder: decoder, token: token, codingPath: [], key: field, preparsedCount: count)
+        if field == .features, let count = message.pointee.members.preparsedFeatureCount {
+            return ArrayContainer(
+                message: message, reference: reference, token: token, codingPath: [], key: field,
+                preparsedCount: count)
         }
-        return ArrayContainer(decoder: decoder, token: token, codingPath: field == nil ? [key] : [], key: field)
+        return ArrayContainer(
+            message: message, reference: reference, token: token, codingPath: field == nil ? [key] : [], key: field)
     }
 
     func superDecoder() throws -> any Decoder { decoder }
@@ -226,11 +255,11 @@ struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     @inline(__always)
     func withUTF8<Result>(forKey key: Key, _ body: (UnsafeRawBufferPointer) -> Result) throws -> Result {
         let token = try token(key)
-        guard token.kind == .string else { throw decoder.mismatch(token, "a string", path: [key]) }
+        guard token.kind == .string else { throw message.pointee.mismatch(token, "a string", path: [key]) }
         if token.hasEscapes {
-            return JSONScanner.decodedString(token, in: decoder.bytes).withUnsafeBytes(body)
+            return JSONScanner.decodedString(token, in: message.pointee.bytes).withUnsafeBytes(body)
         }
-        return body(UnsafeRawBufferPointer(rebasing: decoder.bytes[(token.start + 1)..<(token.end - 1)]))
+        return body(UnsafeRawBufferPointer(rebasing: message.pointee.bytes[(token.start + 1)..<(token.end - 1)]))
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
@@ -241,14 +270,21 @@ struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 /// The elements of an array. `count` is known up front (the elements are walked once), so a
 /// caller can check a length before reading any element.
 struct ArrayContainer: UnkeyedDecodingContainer {
-    /// Unowned like the body's bytes: nothing read from a message outlives its decoding.
-    unowned(unsafe) let decoder: StrictEventDecoder
+    let message: UnsafePointer<StrictMessage>
+    /// Unmanaged like the body's bytes: nothing read from a message outlives its decoding.
+    private let reference: Unmanaged<StrictEventDecoder>
+    private var decoder: StrictEventDecoder { reference.takeUnretainedValue() }
     let token: JSONToken
-    /// The path of the array: a top-level member's (`key`), or another (`parentPath`). Kept
-    /// apart so a top-level array allocates no path and the container stays a loadable value.
-    private let parentPath: [any CodingKey]
+    /// The path of the array: a top-level member's (`key`), or another (`nestedPath`). Kept
+    /// apart so a top-level member's array allocates no path and copies without counting.
+    private let nestedPath: NestedPath?
     private let key: Field?
-    var codingPath: [any CodingKey] { key.map { [$0] } ?? parentPath }
+    var codingPath: [any CodingKey] { key.map { [$0] } ?? nestedPath?.path ?? [] }
+
+    private final class NestedPath {
+        let path: [any CodingKey]
+        init(_ path: [any CodingKey]) { self.path = path }
+    }
     let count: Int?
     private(set) var currentIndex = 0
     private var elements: ArrayElements
@@ -257,20 +293,25 @@ struct ArrayContainer: UnkeyedDecodingContainer {
     /// Set when the scan converted every element (`features`): values come from there.
     private let preparsed: Bool
 
+    init(decoder: StrictEventDecoder, token: JSONToken, codingPath: [any CodingKey]) {
+        self.init(message: decoder.message, reference: .passUnretained(decoder), token: token, codingPath: codingPath)
+    }
+
     init(
-        decoder: StrictEventDecoder, token: JSONToken, codingPath: [any CodingKey], key: Field? = nil,
-        preparsedCount: Int? = nil
+        message: UnsafePointer<StrictMessage>, reference: Unmanaged<StrictEventDecoder>, token: JSONToken,
+        codingPath: [any CodingKey], key: Field? = nil, preparsedCount: Int? = nil
     ) {
-        self.decoder = decoder
+        self.message = message
+        self.reference = reference
         self.token = token
-        self.parentPath = codingPath
+        self.nestedPath = codingPath.isEmpty ? nil : NestedPath(codingPath)
         self.key = key
-        self.elements = ArrayElements(decoder.bytes, token)
+        self.elements = ArrayElements(message.pointee.bytes, token)
         if let preparsedCount {
             count = preparsedCount
-            preparsed = preparsedCount <= decoder.members.featureValues.count
+            preparsed = preparsedCount <= message.pointee.members.featureValues.count
         } else {
-            var walk = ArrayElements(decoder.bytes, token)
+            var walk = ArrayElements(message.pointee.bytes, token)
             var count = 0
             while walk.next() != nil { count += 1 }
             self.count = count
@@ -283,7 +324,7 @@ struct ArrayContainer: UnkeyedDecodingContainer {
     /// The element read last (for a rejection to quote), found by walking the array again.
     var lastElement: JSONToken? {
         guard currentIndex > 0 else { return nil }
-        var walk = ArrayElements(decoder.bytes, token)
+        var walk = ArrayElements(message.pointee.bytes, token)
         for _ in 0..<(currentIndex - 1) { _ = walk.next() }
         return walk.next()
     }
@@ -291,7 +332,7 @@ struct ArrayContainer: UnkeyedDecodingContainer {
     /// Every element, when the scan converted them all (`features`) and none was read yet.
     var preparsedValues: UnsafeBufferPointer<Double>? {
         guard preparsed, currentIndex == 0 else { return nil }
-        return UnsafeBufferPointer(rebasing: decoder.members.featureValues[0..<count!])
+        return UnsafeBufferPointer(rebasing: message.pointee.members.featureValues[0..<count!])
     }
 
     private var path: [any CodingKey] { codingPath + [IndexKey(currentIndex)] }
@@ -315,15 +356,15 @@ struct ArrayContainer: UnkeyedDecodingContainer {
         guard !isAtEnd else { return false }
         let (copy, walkedBefore) = (elements, walked)
         let element = try next()
-        if try decoder.decodeNil(element, path: path) { return true }
+        if try message.pointee.decodeNil(element, path: path) { return true }
         // Not null: leave it for the next decode.
         (elements, walked) = (copy, walkedBefore)
         currentIndex -= 1
         return false
     }
 
-    mutating func decode(_ type: Bool.Type) throws -> Bool { try decoder.bool(next(), path: path) }
-    mutating func decode(_ type: String.Type) throws -> String { try decoder.string(next(), path: path) }
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try message.pointee.bool(next(), path: path) }
+    mutating func decode(_ type: String.Type) throws -> String { try message.pointee.string(next(), path: path) }
 
     mutating func decode(_ type: Double.Type) throws -> Double {
         if preparsed {
@@ -333,22 +374,22 @@ struct ArrayContainer: UnkeyedDecodingContainer {
                     Double.self, .init(codingPath: path, debugDescription: "unkeyed container is at its end"))
             }
             currentIndex += 1
-            return decoder.members.featureValues[index]
+            return message.pointee.members.featureValues[index]
         }
-        return try decoder.double(next(), path: path)
+        return try message.pointee.double(next(), path: path)
     }
 
     mutating func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
-    mutating func decode(_ type: Int.Type) throws -> Int { try decoder.integer(next(), path: path) }
-    mutating func decode(_ type: Int8.Type) throws -> Int8 { try decoder.integer(next(), path: path) }
-    mutating func decode(_ type: Int16.Type) throws -> Int16 { try decoder.integer(next(), path: path) }
-    mutating func decode(_ type: Int32.Type) throws -> Int32 { try decoder.integer(next(), path: path) }
-    mutating func decode(_ type: Int64.Type) throws -> Int64 { try decoder.integer(next(), path: path) }
-    mutating func decode(_ type: UInt.Type) throws -> UInt { try decoder.integer(next(), path: path) }
-    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try decoder.integer(next(), path: path) }
-    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try decoder.integer(next(), path: path) }
-    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try decoder.integer(next(), path: path) }
-    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try decoder.integer(next(), path: path) }
+    mutating func decode(_ type: Int.Type) throws -> Int { try message.pointee.integer(next(), path: path) }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try message.pointee.integer(next(), path: path) }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try message.pointee.integer(next(), path: path) }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try message.pointee.integer(next(), path: path) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try message.pointee.integer(next(), path: path) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try message.pointee.integer(next(), path: path) }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try message.pointee.integer(next(), path: path) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try message.pointee.integer(next(), path: path) }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try message.pointee.integer(next(), path: path) }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try message.pointee.integer(next(), path: path) }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if preparsed, T.self == Double.self { return try decode(Double.self) as! T }
@@ -405,40 +446,40 @@ private struct ObjectContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     private func path(_ key: Key) -> [any CodingKey] { codingPath + [key] }
 
-    func decodeNil(forKey key: Key) throws -> Bool { try decoder.decodeNil(token(key), path: path(key)) }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.bool(token(key), path: path(key)) }
+    func decodeNil(forKey key: Key) throws -> Bool { try decoder.message.pointee.decodeNil(token(key), path: path(key)) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.message.pointee.bool(token(key), path: path(key)) }
     func decode(_ type: String.Type, forKey key: Key) throws -> String {
-        try decoder.string(token(key), path: path(key))
+        try decoder.message.pointee.string(token(key), path: path(key))
     }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
-        try decoder.double(token(key), path: path(key))
+        try decoder.message.pointee.double(token(key), path: path(key))
     }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
-        Float(try decoder.double(token(key), path: path(key)))
+        Float(try decoder.message.pointee.double(token(key), path: path(key)))
     }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.integer(token(key), path: path(key)) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.integer(token(key), path: path(key)) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.message.pointee.integer(token(key), path: path(key)) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.message.pointee.integer(token(key), path: path(key)) }
     func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
-        try decoder.integer(token(key), path: path(key))
+        try decoder.message.pointee.integer(token(key), path: path(key))
     }
     func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
-        try decoder.integer(token(key), path: path(key))
+        try decoder.message.pointee.integer(token(key), path: path(key))
     }
     func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
-        try decoder.integer(token(key), path: path(key))
+        try decoder.message.pointee.integer(token(key), path: path(key))
     }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.integer(token(key), path: path(key)) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.message.pointee.integer(token(key), path: path(key)) }
     func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
-        try decoder.integer(token(key), path: path(key))
+        try decoder.message.pointee.integer(token(key), path: path(key))
     }
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
-        try decoder.integer(token(key), path: path(key))
+        try decoder.message.pointee.integer(token(key), path: path(key))
     }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
-        try decoder.integer(token(key), path: path(key))
+        try decoder.message.pointee.integer(token(key), path: path(key))
     }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
-        try decoder.integer(token(key), path: path(key))
+        try decoder.message.pointee.integer(token(key), path: path(key))
     }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try decoder.value(type, token(key), path: path(key))
@@ -483,20 +524,20 @@ private struct ValueDecoder: Decoder, SingleValueDecodingContainer {
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
 
     func decodeNil() -> Bool { token.kind == .null }
-    func decode(_ type: Bool.Type) throws -> Bool { try decoder.bool(token, path: codingPath) }
-    func decode(_ type: String.Type) throws -> String { try decoder.string(token, path: codingPath) }
-    func decode(_ type: Double.Type) throws -> Double { try decoder.double(token, path: codingPath) }
-    func decode(_ type: Float.Type) throws -> Float { Float(try decoder.double(token, path: codingPath)) }
-    func decode(_ type: Int.Type) throws -> Int { try decoder.integer(token, path: codingPath) }
-    func decode(_ type: Int8.Type) throws -> Int8 { try decoder.integer(token, path: codingPath) }
-    func decode(_ type: Int16.Type) throws -> Int16 { try decoder.integer(token, path: codingPath) }
-    func decode(_ type: Int32.Type) throws -> Int32 { try decoder.integer(token, path: codingPath) }
-    func decode(_ type: Int64.Type) throws -> Int64 { try decoder.integer(token, path: codingPath) }
-    func decode(_ type: UInt.Type) throws -> UInt { try decoder.integer(token, path: codingPath) }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try decoder.integer(token, path: codingPath) }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try decoder.integer(token, path: codingPath) }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try decoder.integer(token, path: codingPath) }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try decoder.integer(token, path: codingPath) }
+    func decode(_ type: Bool.Type) throws -> Bool { try decoder.message.pointee.bool(token, path: codingPath) }
+    func decode(_ type: String.Type) throws -> String { try decoder.message.pointee.string(token, path: codingPath) }
+    func decode(_ type: Double.Type) throws -> Double { try decoder.message.pointee.double(token, path: codingPath) }
+    func decode(_ type: Float.Type) throws -> Float { Float(try decoder.message.pointee.double(token, path: codingPath)) }
+    func decode(_ type: Int.Type) throws -> Int { try decoder.message.pointee.integer(token, path: codingPath) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try decoder.message.pointee.integer(token, path: codingPath) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try decoder.message.pointee.integer(token, path: codingPath) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try decoder.message.pointee.integer(token, path: codingPath) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try decoder.message.pointee.integer(token, path: codingPath) }
+    func decode(_ type: UInt.Type) throws -> UInt { try decoder.message.pointee.integer(token, path: codingPath) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try decoder.message.pointee.integer(token, path: codingPath) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try decoder.message.pointee.integer(token, path: codingPath) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try decoder.message.pointee.integer(token, path: codingPath) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try decoder.message.pointee.integer(token, path: codingPath) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: self) }
 }
 

@@ -13,7 +13,6 @@ protocol ValueRule: Sendable {
 /// A rule that reads one member on its own (no other member's value is needed).
 protocol MemberRule: ValueRule {
     associatedtype Value
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Value
 }
 
@@ -68,7 +67,6 @@ struct IntegerRule: MemberRule {
         ])
     }
 
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Int {
         let value = try fields.integer(field, expected: expected)
         guard range.contains(value) else { throw fields.mismatch(field, expected, value: "\(value)") }
@@ -130,7 +128,6 @@ struct NumberRule: MemberRule {
         return .object(members)
     }
 
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Double {
         let value = try fields.double(field, expected: expected)
         guard accepts(value) else { throw fields.mismatch(field, expected, value: "\(value)") }
@@ -160,7 +157,6 @@ struct TextRule: MemberRule {
         ])
     }
 
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> String {
         try check(try fields.string(field, expected: expected), path: field.name)
     }
@@ -214,7 +210,6 @@ struct FormatRule<Format: TextFormat>: MemberRule {
         return .object(members)
     }
 
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Format.Value {
         try fields.string(field, expected: expected, Format.parse)
     }
@@ -228,7 +223,6 @@ struct ChoiceRule<Choice: ByteMatchable>: MemberRule {
         .object([("type", "string"), ("enum", .array(Choice.allCases.map { .string($0.rawValue) }))])
     }
 
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Choice {
         try fields.string(field, expected: expected, Choice.match)
     }
@@ -239,7 +233,6 @@ struct BooleanRule: MemberRule {
     var expected: String { "true or false" }
     var schema: SchemaJSON { .object([("type", "boolean")]) }
 
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> Bool {
         try fields.bool(field, expected: expected)
     }
@@ -258,15 +251,15 @@ struct PolicyRule: MemberRule {
         ])
     }
 
-    @inline(__always)
     func decode(_ fields: EventFields, _ field: Field) throws -> PolicyDefinition {
-        let policies = try fields.policies()
-        let index: Int? = try fields.string(field, expected: expected) { .some(policies.index(ofName: $0)) }
-        guard let index else {
-            let names = policies.policies.map { "\"\($0.name)\"" }.joined(separator: ", ")
-            throw fields.mismatch(field, "a configured policy (\(names))", value: "another name", reason: .policyUnknown)
+        try fields.withPolicies { policies in
+            let index: Int? = try fields.string(field, expected: expected) { .some(policies.index(ofName: $0)) }
+            guard let index else {
+                let names = policies.policies.map { "\"\($0.name)\"" }.joined(separator: ", ")
+                throw fields.mismatch(field, "a configured policy (\(names))", value: "another name", reason: .policyUnknown)
+            }
+            return policies.policies[index]
         }
-        return policies.policies[index]
     }
 }
 
