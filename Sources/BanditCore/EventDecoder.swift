@@ -96,14 +96,16 @@ public struct EventDecoder: Sendable {
                 }
                 var message = StrictMessage(members: members, now: now)
                 return try withUnsafePointer(to: &message) { (message) throws(Rejection) -> Event in
-                    let decoder = StrictEventDecoder(message, policies: policies)
-                    do {
-                        return try Event(subject: subject, from: decoder)
-                    } catch let rejection as Rejection {
-                        throw rejection
-                    } catch {
-                        // The event types turn every decoding failure into a Rejection.
-                        throw Rejection(reason: .schemaInvalid, detail: "body: \(error)")
+                    try withUnsafePointer(to: policies) { (policies) throws(Rejection) -> Event in
+                        let decoder = StrictEventDecoder(message, policies: policies)
+                        do {
+                            return try Event(subject: subject, from: decoder)
+                        } catch let rejection as Rejection {
+                            throw rejection
+                        } catch {
+                            // The event types turn every decoding failure into a Rejection.
+                            throw Rejection(reason: .schemaInvalid, detail: "body: \(error)")
+                        }
                     }
                 }
             }

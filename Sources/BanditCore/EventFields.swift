@@ -63,7 +63,7 @@ struct EventFields {
 
     /// Calls `body` with the registry policies are checked against (borrowed, not copied).
     func withPolicies<Result>(_ body: (borrowing PolicyRegistry) throws -> Result) throws -> Result {
-        if let strictDecoder { return try strictDecoder._withUnsafeGuaranteedRef { try body($0.policies) } }
+        if let strictDecoder { return try strictDecoder._withUnsafeGuaranteedRef { try $0.withPolicies(body) } }
         let decoder = other!.decoder
         guard let policies = decoder.userInfo[.policyRegistry] as? PolicyRegistry else {
             throw DecodingError.dataCorrupted(
@@ -141,7 +141,8 @@ struct EventFields {
             return Rejection(
                 reason: .schemaInvalid,
                 detail:
-                    "\(field.name): expected \(expected), got \(strict.pointee.describe(token)) (beyond the range of a double)")
+                    "\(field.name): expected \(expected), got \(strict.pointee.describe(token)) (beyond the range of a double)"
+            )
         }
         return failed(field, expected, error)
     }
@@ -161,7 +162,9 @@ struct EventFields {
     @inline(__always)
     func integer(_ field: Field, expected: @autoclosure () -> String) throws -> Int {
         do {
-            if let strict { return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(Int.self, forKey: field) }
+            if let strict {
+                return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(Int.self, forKey: field)
+            }
             return try boxed!.decode(Int.self, forKey: field)
         } catch {
             throw failed(field, expected(), error)
@@ -171,7 +174,10 @@ struct EventFields {
     @inline(__always)
     func double(_ field: Field, expected: @autoclosure () -> String) throws -> Double {
         do {
-            if let strict { return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(Double.self, forKey: field) }
+            if let strict {
+                return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(
+                    Double.self, forKey: field)
+            }
             return try boxed!.decode(Double.self, forKey: field)
         } catch {
             throw numberFailed(field, expected(), error)
@@ -181,7 +187,10 @@ struct EventFields {
     @inline(__always)
     func string(_ field: Field, expected: @autoclosure () -> String) throws -> String {
         do {
-            if let strict { return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(String.self, forKey: field) }
+            if let strict {
+                return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(
+                    String.self, forKey: field)
+            }
             return try boxed!.decode(String.self, forKey: field)
         } catch {
             throw failed(field, expected(), error)
@@ -213,7 +222,10 @@ struct EventFields {
     @inline(__always)
     func bool(_ field: Field, expected: @autoclosure () -> String) throws -> Bool {
         do {
-            if let strict { return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(Bool.self, forKey: field) }
+            if let strict {
+                return try TopLevelContainer(message: strict, reference: strictDecoder!).decode(
+                    Bool.self, forKey: field)
+            }
             return try boxed!.decode(Bool.self, forKey: field)
         } catch {
             throw failed(field, expected(), error)
@@ -224,7 +236,9 @@ struct EventFields {
     func array(_ field: Field, expected: @autoclosure () -> String) throws -> EventElements {
         do {
             if let strict {
-                return EventElements(strict: try TopLevelContainer(message: strict, reference: strictDecoder!).arrayContainer(forKey: field))
+                return EventElements(
+                    strict: try TopLevelContainer(message: strict, reference: strictDecoder!).arrayContainer(
+                        forKey: field))
             }
             return EventElements(boxed: try boxed!.nestedUnkeyedContainer(forKey: field))
         } catch {

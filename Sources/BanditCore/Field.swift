@@ -85,4 +85,3 @@ enum Field: Int, CaseIterable, Sendable, CodingKey {
             .latencyMs, .costUSD, .completed, .policy, .features,
         ]
 }
-

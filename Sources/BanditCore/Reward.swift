@@ -41,7 +41,12 @@ public struct Reward: EventPayload, Equatable {
                     .object([
                         ("title", "decision_id form: the logged decision supplies policy, arm and features"),
                         ("required", ["decision_id"]),
-                        ("not", .object([("anyOf", .array(Members.inline.map { .object([("required", [.string($0.name)])]) }))])),
+                        (
+                            "not",
+                            .object([
+                                ("anyOf", .array(Members.inline.map { .object([("required", [.string($0.name)])]) }))
+                            ])
+                        ),
                     ]),
                     .object([
                         ("title", "inline form"),

@@ -16,11 +16,18 @@ final class StrictEventDecoder: Decoder {
     /// The message; a pointer to plain values, so the containers read it without reference
     /// counting.
     let message: UnsafePointer<StrictMessage>
-    let policies: PolicyRegistry
+    /// The caller's registry, borrowed for the decode like the message.
+    private let registry: UnsafePointer<PolicyRegistry>
 
-    init(_ message: UnsafePointer<StrictMessage>, policies: PolicyRegistry) {
+    init(_ message: UnsafePointer<StrictMessage>, policies: UnsafePointer<PolicyRegistry>) {
         self.message = message
-        self.policies = policies
+        self.registry = policies
+    }
+
+    var policies: PolicyRegistry { registry.pointee }
+
+    func withPolicies<Result>(_ body: (borrowing PolicyRegistry) throws -> Result) rethrows -> Result {
+        try body(registry.pointee)
     }
 
     var members: MessageMembers { message.pointee.members }
@@ -56,11 +63,15 @@ final class StrictEventDecoder: Decoder {
 
     func describe(_ token: JSONToken) -> String { message.pointee.describe(token) }
 
-    func value<Value: Decodable>(_ type: Value.Type, _ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Value {
+    func value<Value: Decodable>(_ type: Value.Type, _ token: JSONToken, path: @autoclosure () -> [any CodingKey])
+        throws -> Value
+    {
         return try Value(from: ValueDecoder(decoder: self, token: token, codingPath: path()))
     }
 
-    func keyed<Key: CodingKey>(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> KeyedDecodingContainer<Key> {
+    func keyed<Key: CodingKey>(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws
+        -> KeyedDecodingContainer<Key>
+    {
         guard token.kind == .object else { throw message.pointee.mismatch(token, "an object", path: path()) }
         return KeyedDecodingContainer(ObjectContainer<Key>(decoder: self, token: token, codingPath: path()))
     }
@@ -97,16 +108,19 @@ struct StrictMessage {
     func mismatch(_ token: JSONToken, _ expected: String, path: @autoclosure () -> [any CodingKey]) -> DecodingError {
         if token.kind == .null {
             return .valueNotFound(
-                Any.self, .init(codingPath: path(), debugDescription: "expected \(expected), got null (null is not absent)"))
+                Any.self,
+                .init(codingPath: path(), debugDescription: "expected \(expected), got null (null is not absent)"))
         }
-        return .typeMismatch(Any.self, .init(codingPath: path(), debugDescription: "expected \(expected), got \(describe(token))"))
+        return .typeMismatch(
+            Any.self, .init(codingPath: path(), debugDescription: "expected \(expected), got \(describe(token))"))
     }
 
     /// `null` is never a value here: an optional member given as `null` is rejected, not absent.
     func decodeNil(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Bool {
         guard token.kind != .null else {
             throw DecodingError.valueNotFound(
-                Any.self, .init(codingPath: path(), debugDescription: "null is not absent: give a value or leave it out"))
+                Any.self,
+                .init(codingPath: path(), debugDescription: "null is not absent: give a value or leave it out"))
         }
         return false
     }
@@ -144,7 +158,8 @@ struct StrictMessage {
 
     /// Integer syntax only (`1.0` and `1e0` are rejected), within `Value`'s range and ±10^18.
     @inline(__always)
-    func integer<Value: FixedWidthInteger>(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Value {
+    func integer<Value: FixedWidthInteger>(_ token: JSONToken, path: @autoclosure () -> [any CodingKey]) throws -> Value
+    {
         guard token.kind == .number, token.isInteger else { throw mismatch(token, "an integer", path: path()) }
         guard let wide = JSONNumber.integer(bytes, token), let value = Value(exactly: wide) else {
             throw DecodingError.dataCorrupted(
@@ -200,18 +215,36 @@ struct TopLevelContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeNil(forKey key: Key) throws -> Bool { try message.pointee.decodeNil(token(key), path: [key]) }
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try message.pointee.bool(token(key), path: [key]) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try message.pointee.string(token(key), path: [key]) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try message.pointee.double(token(key), path: [key]) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        try message.pointee.string(token(key), path: [key])
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        try message.pointee.double(token(key), path: [key])
+    }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
         Float(try message.pointee.double(token(key), path: [key]))
     }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try message.pointee.integer(token(key), path: [key]) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try message.pointee.integer(token(key), path: [key]) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try message.pointee.integer(token(key), path: [key]) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try message.pointee.integer(token(key), path: [key]) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try message.pointee.integer(token(key), path: [key]) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try message.pointee.integer(token(key), path: [key]) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try message.pointee.integer(token(key), path: [key]) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        try message.pointee.integer(token(key), path: [key])
+    }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
+        try message.pointee.integer(token(key), path: [key])
+    }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+        try message.pointee.integer(token(key), path: [key])
+    }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+        try message.pointee.integer(token(key), path: [key])
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        try message.pointee.integer(token(key), path: [key])
+    }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
+        try message.pointee.integer(token(key), path: [key])
+    }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
+        try message.pointee.integer(token(key), path: [key])
+    }
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
         try message.pointee.integer(token(key), path: [key])
     }
@@ -446,8 +479,12 @@ private struct ObjectContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     private func path(_ key: Key) -> [any CodingKey] { codingPath + [key] }
 
-    func decodeNil(forKey key: Key) throws -> Bool { try decoder.message.pointee.decodeNil(token(key), path: path(key)) }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.message.pointee.bool(token(key), path: path(key)) }
+    func decodeNil(forKey key: Key) throws -> Bool {
+        try decoder.message.pointee.decodeNil(token(key), path: path(key))
+    }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        try decoder.message.pointee.bool(token(key), path: path(key))
+    }
     func decode(_ type: String.Type, forKey key: Key) throws -> String {
         try decoder.message.pointee.string(token(key), path: path(key))
     }
@@ -457,8 +494,12 @@ private struct ObjectContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
         Float(try decoder.message.pointee.double(token(key), path: path(key)))
     }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.message.pointee.integer(token(key), path: path(key)) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.message.pointee.integer(token(key), path: path(key)) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        try decoder.message.pointee.integer(token(key), path: path(key))
+    }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
+        try decoder.message.pointee.integer(token(key), path: path(key))
+    }
     func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
         try decoder.message.pointee.integer(token(key), path: path(key))
     }
@@ -468,7 +509,9 @@ private struct ObjectContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
         try decoder.message.pointee.integer(token(key), path: path(key))
     }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.message.pointee.integer(token(key), path: path(key)) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
+        try decoder.message.pointee.integer(token(key), path: path(key))
+    }
     func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
         try decoder.message.pointee.integer(token(key), path: path(key))
     }
@@ -527,7 +570,9 @@ private struct ValueDecoder: Decoder, SingleValueDecodingContainer {
     func decode(_ type: Bool.Type) throws -> Bool { try decoder.message.pointee.bool(token, path: codingPath) }
     func decode(_ type: String.Type) throws -> String { try decoder.message.pointee.string(token, path: codingPath) }
     func decode(_ type: Double.Type) throws -> Double { try decoder.message.pointee.double(token, path: codingPath) }
-    func decode(_ type: Float.Type) throws -> Float { Float(try decoder.message.pointee.double(token, path: codingPath)) }
+    func decode(_ type: Float.Type) throws -> Float {
+        Float(try decoder.message.pointee.double(token, path: codingPath))
+    }
     func decode(_ type: Int.Type) throws -> Int { try decoder.message.pointee.integer(token, path: codingPath) }
     func decode(_ type: Int8.Type) throws -> Int8 { try decoder.message.pointee.integer(token, path: codingPath) }
     func decode(_ type: Int16.Type) throws -> Int16 { try decoder.message.pointee.integer(token, path: codingPath) }

@@ -80,17 +80,28 @@ struct NumberRule: MemberRule {
     let minimum: Double?
     let minimumIsExclusive: Bool
     let maximum: Double?
+    /// Stated as a bound on |x| (`features`).
+    let isMagnitude: Bool
 
     init(minimum: Double? = nil, exclusive: Bool = false, maximum: Double? = nil) {
         self.minimum = minimum
         self.minimumIsExclusive = exclusive
         self.maximum = maximum
+        self.isMagnitude = false
+    }
+
+    /// |x| ≤ `magnitude`.
+    init(magnitudeAtMost magnitude: Double) {
+        minimum = -magnitude
+        minimumIsExclusive = false
+        maximum = magnitude
+        isMagnitude = true
     }
 
     /// `a number in (0, 1]`, `a number ≥ 0`, `a finite number with |x| ≤ 1e6`.
     var expected: String {
         switch (minimum, maximum) {
-        case (let low?, let high?) where low == -high && !minimumIsExclusive:
+        case (_, let high?) where isMagnitude:
             return "a finite number with |x| ≤ \(NumberRule.short(high))"
         case (let low?, let high?):
             return "a number in \(minimumIsExclusive ? "(" : "[")\(NumberRule.short(low)), \(NumberRule.short(high))]"
@@ -168,18 +179,15 @@ struct TextRule: MemberRule {
     }
 
     private func check(_ value: String, path: @autoclosure () -> String) throws(Rejection) -> String {
-        var text = value
-        let (scalars, hasNull) = text.withUTF8 { content -> (Int, Bool) in
-            var scalars = 0
-            var hasNull = false
-            for byte in content {
-                if byte & 0xC0 != 0x80 { scalars += 1 }
-                if byte == 0 { hasNull = true }
-            }
-            return (scalars, hasNull)
+        var scalars = 0
+        var hasNull = false
+        for byte in value.utf8 {
+            if byte & 0xC0 != 0x80 { scalars += 1 }
+            if byte == 0 { hasNull = true }
         }
         guard scalars >= 1, scalars <= maxCharacters else {
-            throw Rejection(reason: .schemaInvalid, detail: "\(path()): expected \(expected), got \(scalars) characters")
+            throw Rejection(
+                reason: .schemaInvalid, detail: "\(path()): expected \(expected), got \(scalars) characters")
         }
         guard !hasNull else {
             throw Rejection(reason: .schemaInvalid, detail: "\(path()): expected no U+0000 character, got one")
@@ -256,7 +264,8 @@ struct PolicyRule: MemberRule {
             let index: Int? = try fields.string(field, expected: expected) { .some(policies.index(ofName: $0)) }
             guard let index else {
                 let names = policies.policies.map { "\"\($0.name)\"" }.joined(separator: ", ")
-                throw fields.mismatch(field, "a configured policy (\(names))", value: "another name", reason: .policyUnknown)
+                throw fields.mismatch(
+                    field, "a configured policy (\(names))", value: "another name", reason: .policyUnknown)
             }
             return policies.policies[index]
         }
@@ -266,7 +275,7 @@ struct PolicyRule: MemberRule {
 /// Exactly the policy's dimension of finite numbers, each |x| ≤ 1e6. A wrong length is
 /// `dimension.mismatch`, checked before the elements; a bad element is `schema.invalid`.
 struct FeaturesRule: ValueRule {
-    let element = NumberRule(minimum: -1e6, maximum: 1e6)
+    let element = NumberRule(magnitudeAtMost: 1e6)
     var expected: String { "an array of the policy's dimension of numbers" }
 
     var schema: SchemaJSON {
