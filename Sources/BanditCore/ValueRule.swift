@@ -178,13 +178,20 @@ struct TextRule: MemberRule {
         try check(try fields.string(&elements, path: path(), expected: expected), path: path())
     }
 
-    private func check(_ value: String, path: @autoclosure () -> String) throws(Rejection) -> String {
+    /// Unicode scalars, and whether one is U+0000.
+    private static func count(_ content: some Collection<UInt8>) -> (Int, Bool) {
         var scalars = 0
         var hasNull = false
-        for byte in value.utf8 {
+        for byte in content {
             if byte & 0xC0 != 0x80 { scalars += 1 }
             if byte == 0 { hasNull = true }
         }
+        return (scalars, hasNull)
+    }
+
+    private func check(_ value: String, path: @autoclosure () -> String) throws(Rejection) -> String {
+        let (scalars, hasNull) =
+            value.utf8.withContiguousStorageIfAvailable(TextRule.count) ?? TextRule.count(Array(value.utf8))
         guard scalars >= 1, scalars <= maxCharacters else {
             throw Rejection(
                 reason: .schemaInvalid, detail: "\(path()): expected \(expected), got \(scalars) characters")
