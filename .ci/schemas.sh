@@ -15,7 +15,11 @@ if ! diff -ru schemas "$fresh/schemas" --exclude=validate.py; then
   exit 1
 fi
 
-python3 -m venv "$fresh/venv"
+if ! python3 -m venv "$fresh/venv"; then
+  # Debian's python3 keeps venv in a separate package.
+  apt-get install -y python3-venv
+  python3 -m venv "$fresh/venv"
+fi
 "$fresh/venv/bin/pip" install --quiet --disable-pip-version-check 'jsonschema==4.26.0'
 "$fresh/venv/bin/python" - <<'PY'
 import json, pathlib, sys

@@ -78,6 +78,24 @@ public struct EventDecoder: Sendable {
     private func decode(_ subject: EventSubject, _ body: UnsafeRawBufferPointer, now: Date) throws(Rejection)
         -> Event
     {
+        try withStrictDecoder(subject, body, now: now) { (decoder) throws(Rejection) -> Event in
+            do {
+                return try Event(subject: subject, from: decoder)
+            } catch let rejection as Rejection {
+                throw rejection
+            } catch {
+                // The event types turn every decoding failure into a Rejection.
+                throw Rejection(reason: .schemaInvalid, detail: "body: \(error)")
+            }
+        }
+    }
+
+    /// Checks the body's encoding and syntax, then calls `read` with the strict `Decoder` over
+    /// its members (valid for the call only).
+    func withStrictDecoder<Result>(
+        _ subject: EventSubject, _ body: UnsafeRawBufferPointer, now: Date,
+        _ read: (StrictEventDecoder) throws(Rejection) -> Result
+    ) throws(Rejection) -> Result {
         if let offset = UTF8Validation.firstInvalidOffset(body) {
             throw Rejection(reason: .jsonInvalid, detail: "body: invalid UTF-8 at byte \(offset)")
         }
@@ -85,9 +103,9 @@ public struct EventDecoder: Sendable {
             throw Rejection(reason: .jsonInvalid, detail: "body: byte order mark at byte 0 (not allowed in JSON)")
         }
         return try withUnsafeTemporaryAllocation(of: JSONToken.self, capacity: Field.allCases.count) {
-            (slots) throws(Rejection) -> Event in
+            (slots) throws(Rejection) -> Result in
             try withUnsafeTemporaryAllocation(of: Double.self, capacity: MessageMembers.featureCapacity) {
-                (featureValues) throws(Rejection) -> Event in
+                (featureValues) throws(Rejection) -> Result in
                 var members = MessageMembers(bytes: body, slots: slots, featureValues: featureValues)
                 do throws(JSONSyntaxError) {
                     try members.scan(subject)
@@ -95,17 +113,9 @@ public struct EventDecoder: Sendable {
                     throw Rejection(reason: .jsonInvalid, detail: "body: \(error.message) (byte \(error.offset))")
                 }
                 var message = StrictMessage(members: members, now: now)
-                return try withUnsafePointer(to: &message) { (message) throws(Rejection) -> Event in
-                    try withUnsafePointer(to: policies) { (policies) throws(Rejection) -> Event in
-                        let decoder = StrictEventDecoder(message, policies: policies)
-                        do {
-                            return try Event(subject: subject, from: decoder)
-                        } catch let rejection as Rejection {
-                            throw rejection
-                        } catch {
-                            // The event types turn every decoding failure into a Rejection.
-                            throw Rejection(reason: .schemaInvalid, detail: "body: \(error)")
-                        }
+                return try withUnsafePointer(to: &message) { (message) throws(Rejection) -> Result in
+                    try withUnsafePointer(to: policies) { (policies) throws(Rejection) -> Result in
+                        try read(StrictEventDecoder(message, policies: policies))
                     }
                 }
             }
