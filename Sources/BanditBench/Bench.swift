@@ -11,7 +11,7 @@ import TestServers
 struct BenchOptions {
     var events = 100_000
     var batchOneEvents = 10_000
-    var rate = 2000
+    var rates = [2000, 10_000]
     var steadySeconds = 30
     var output = "bench/results/latest.json"
     /// Run only the scenarios whose key contains this (decode, raw, drain, scale-out, cluster, steady).
@@ -23,7 +23,8 @@ struct BenchOptions {
             switch argument {
             case "--events": events = Int(iterator.next() ?? "") ?? events
             case "--batch-one-events": batchOneEvents = Int(iterator.next() ?? "") ?? batchOneEvents
-            case "--rate": rate = Int(iterator.next() ?? "") ?? rate
+            case "--rates":
+                rates = (iterator.next() ?? "").split(separator: ",").compactMap { Int($0) }
             case "--steady-seconds": steadySeconds = Int(iterator.next() ?? "") ?? steadySeconds
             case "--out": output = iterator.next() ?? output
             case "--only": only = iterator.next()
@@ -39,11 +40,11 @@ struct BenchOptions {
     }
 }
 
-enum Mix {
-    /// 70% feedback.reward with inline features, 20% signals.decision, 10% feedback.routing.
-    case inline
-    /// The same, but the rewards join the decisions by decision_id.
-    case joined
+enum Mix: String, Codable {
+    /// 70 % inline rewards over three policies and three sources, 20 % decisions, 10 % routing.
+    case headline
+    /// 45 % decisions, 45 % rewards joining them, 10 % routing.
+    case join
 }
 
 struct Bench {
@@ -144,31 +145,44 @@ struct Bench {
     /// `daemons` daemons share the consumers; `cluster` runs the 3-node cluster of
     /// deploy/nats-cluster.sh with R3 streams instead of one nats-server.
     func drain(
-        name: String, mix: Mix, events count: Int, batchSize: Int, daemons: Int = 1, cluster: Bool = false
+        name: String, mix: Mix, events count: Int, batchSize: Int, daemons: Int = 1, cluster: Bool = false,
+        profile: Bool = false
     ) throws -> DrainResult {
         let stack = try DaemonStack(bench: self, batchSize: batchSize, cluster: cluster)
         defer { stack.stop() }
         let events = EventMix.make(mix, count: count)
         try publishInChunks(stack.connection, events.map(EventMix.outgoing))
+        if profile { try stack.resetStatementStatistics() }
+        let cpuBefore = stack.cpuSeconds(daemons: [])
         let processes = try (0..<daemons).map { try stack.startDaemon(index: $0) }
-        try waitUntil(timeout: .seconds(1800), poll: .milliseconds(200)) { stack.isDrained() }
+        let started = ContinuousClock.now
+        try waitUntil(timeout: .seconds(1800), poll: .milliseconds(100)) { stack.isDrained() }
+        let wall = (ContinuousClock.now - started).seconds
+        let cpu = stack.cpuSeconds(daemons: processes).minus(cpuBefore)
         let peakRSS = processes.map { DaemonStack.peakRSSKiB(pid: $0.pid) }.max() ?? 0
         for daemon in processes { daemon.signal(SIGTERM) }
         for daemon in processes { _ = daemon.waitForExit(timeout: .seconds(30)) }
         let span = try stack.database.query(
-            "SELECT extract(epoch FROM max(processed_at) - min(processed_at))::float8, count(*) FROM processed_events"
+            """
+            SELECT extract(epoch FROM max(pg_xact_commit_timestamp(xmin)) - min(pg_xact_commit_timestamp(xmin)))::float8,
+                   count(*)
+            FROM processed_events
+            """
         ).rows[0]
         let seconds = try span.double(0)
         let applied = try span.int(1)
-        let redelivered = stack.redeliveredCount()
         return DrainResult(
-            name: name, events: applied, batchSize: batchSize, daemons: daemons, seconds: seconds,
-            eventsPerSecond: Double(applied) / max(seconds, 0.001), peakRSSKiB: peakRSS, naks: redelivered,
-            deadLettered: stack.deadLetterCount())
+            name: name, mix: mix, events: applied, batchSize: batchSize, daemons: daemons, seconds: seconds,
+            eventsPerSecond: Double(applied) / max(seconds, 0.001), peakRSSKiB: peakRSS,
+            naks: stack.redeliveredCount(), deadLettered: stack.deadLetterCount(), wallSeconds: wall,
+            cpuPercent: cpu.percent(of: wall),
+            statements: profile ? try stack.statementStatistics() : [])
     }
 
-    /// Publishes at a steady rate with occurred_at = publish time and measures publish-to-commit
-    /// latency from the rows that keep occurred_at (decisions and routing outcomes).
+    /// Publishes the headline mix at a steady rate and measures publish→commit latency of every
+    /// event: from the wall-clock time its slice was handed to NATS to its transaction's commit
+    /// timestamp (`pg_xact_commit_timestamp`, `track_commit_timestamp = on`). Samples the
+    /// consumers' backlog (pending + ack pending) every second while publishing.
     func steady(rate: Int, seconds: Int) throws -> SteadyResult {
         let stack = try DaemonStack(bench: self, batchSize: 256)
         defer { stack.stop() }
@@ -176,44 +190,59 @@ struct Bench {
         try waitUntil(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: stack.healthSocket) }
         Thread.sleep(forTimeInterval: 1)
         let total = rate * seconds
+        var publishedAt: [UUID: Double] = [:]
+        publishedAt.reserveCapacity(total)
+        var backlog: [Int] = []
         let start = ContinuousClock.now
-        let tick = 0.01  // publish in 10 ms slices
+        var lastSample = start
+        let tick = 0.005  // publish in 5 ms slices
         var published = 0
-        var index = 0
         while published < total {
-            let due = min(total, Int((ContinuousClock.now - start).seconds * Double(rate)) + Int(Double(rate) * tick))
+            let due = min(total, Int((ContinuousClock.now - start).seconds * Double(rate)) + 1)
             if due > published {
-                let slice = (published..<due).map { _ -> NATSConnection.OutgoingMessage in
-                    index += 1
-                    return EventMix.outgoing(EventMix.event(index: index, mix: .inline, now: Date()))
+                let now = Date()
+                let slice = (published..<due).map { index -> NATSConnection.OutgoingMessage in
+                    let event = EventMix.event(index: index, mix: .headline, now: now)
+                    publishedAt[event.eventID] = now.timeIntervalSince1970
+                    return EventMix.outgoing(event)
                 }
                 _ = try stack.connection.publishPipelined(slice)
                 published = due
             }
+            if ContinuousClock.now - lastSample >= .seconds(1) {
+                backlog.append(stack.backlog())
+                lastSample = ContinuousClock.now
+            }
             Thread.sleep(forTimeInterval: tick / 2)
         }
         let elapsed = (ContinuousClock.now - start).seconds
-        try waitUntil(timeout: .seconds(120), poll: .milliseconds(100)) { stack.isDrained() }
+        let publishEnded = ContinuousClock.now
+        try waitUntil(timeout: .seconds(300), poll: .milliseconds(20)) { stack.isDrained() }
+        let drainAfter = (ContinuousClock.now - publishEnded).seconds
         let peakRSS = DaemonStack.peakRSSKiB(pid: daemon.pid)
         daemon.signal(SIGTERM)
         _ = daemon.waitForExit(timeout: .seconds(30))
-        let latency = try stack.database.query(
-            """
-            WITH l AS (
-                SELECT extract(epoch FROM p.processed_at - d.occurred_at) * 1000 AS ms
-                FROM processed_events p JOIN decisions d ON d.event_id = p.event_id
-                UNION ALL
-                SELECT extract(epoch FROM p.processed_at - r.occurred_at) * 1000
-                FROM processed_events p JOIN routing_outcomes r ON r.event_id = p.event_id)
-            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::float8,
-                   percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::float8,
-                   max(ms)::float8, count(*) FROM l
-            """
-        ).rows[0]
+        let rows = try stack.database.query(
+            "SELECT event_id, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 FROM processed_events")
+        var latencies: [Double] = []
+        latencies.reserveCapacity(rows.rows.count)
+        for row in rows.rows {
+            guard let sent = publishedAt[try row.uuid(0)] else { continue }
+            latencies.append((try row.double(1) - sent) * 1000)
+        }
+        latencies.sort()
+        func percentile(_ p: Double) -> Double {
+            guard !latencies.isEmpty else { return .nan }
+            return latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)]
+        }
+        let half = backlog.count / 2
         return SteadyResult(
             rate: rate, seconds: seconds, published: published, achievedRate: Double(published) / elapsed,
-            p50Milliseconds: try latency.double(0), p99Milliseconds: try latency.double(1),
-            maxMilliseconds: try latency.double(2), sampled: try latency.int(3), peakRSSKiB: peakRSS)
+            p50Milliseconds: percentile(0.5), p99Milliseconds: percentile(0.99),
+            maxMilliseconds: latencies.last ?? .nan, sampled: latencies.count, peakRSSKiB: peakRSS,
+            backlogMaxFirstHalf: backlog.prefix(half).max() ?? 0,
+            backlogMaxSecondHalf: backlog.suffix(from: half).max() ?? 0,
+            drainAfterPublishSeconds: drainAfter)
     }
 
     func publishInChunks(_ connection: NATSConnection, _ messages: [NATSConnection.OutgoingMessage]) throws {
@@ -236,6 +265,7 @@ final class DaemonStack {
     let environment: [String: String]
     let healthSocket: String
     let binary: String
+    let postgresPID: @Sendable () throws -> Int32
 
     init(bench: Bench, batchSize: Int, cluster useCluster: Bool = false) throws {
         binary = bench.daemonBinary
@@ -254,6 +284,8 @@ final class DaemonStack {
         let name = try bench.postgres.createDatabase()
         let url = bench.postgres.conninfo(database: name)
         database = try PostgresConnection(conninfo: url)
+        _ = try database.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        postgresPID = { try bench.postgres.serverPID() }
         directory = try TemporaryDirectory(prefix: "banditd-bench")
         healthSocket = directory.appending("health.sock")
         var environment = ProcessInfo.processInfo.environment.filter {
@@ -286,6 +318,42 @@ final class DaemonStack {
             try? connection.consumerInfo(stream: $0.0, consumer: $0.1)
         }
         return infos.count == 2 && infos.allSatisfy { $0.pending == 0 && $0.ackPending == 0 }
+    }
+
+    /// Messages not yet acknowledged on both consumers (pending + ack pending).
+    func backlog() -> Int {
+        [("SIGNALS", "feature-pipeline-signals"), ("FEEDBACK", "feature-pipeline-feedback")].reduce(0) { total, pair in
+            guard let info = try? connection.consumerInfo(stream: pair.0, consumer: pair.1) else { return total }
+            return total + Int(info.pending) + info.ackPending
+        }
+    }
+
+    func resetStatementStatistics() throws {
+        _ = try database.query("SELECT pg_stat_statements_reset()")
+    }
+
+    /// The statements of the run by total time (pg_stat_statements).
+    func statementStatistics() throws -> [StatementStatistics] {
+        try database.query(
+            """
+            SELECT calls, total_exec_time, mean_exec_time, rows, regexp_replace(left(query, 160), '\\s+', ' ', 'g')
+            FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            ORDER BY total_exec_time DESC LIMIT 12
+            """
+        ).rows.map { row throws(PostgresError) in
+            StatementStatistics(
+                calls: try row.int(0), totalMilliseconds: try row.double(1), meanMilliseconds: try row.double(2),
+                rows: try row.int(3), query: try row.string(4))
+        }
+    }
+
+    /// CPU seconds (user + system) of the daemons, nats-server and every PostgreSQL process.
+    func cpuSeconds(daemons: [ChildProcess]) -> CPUSeconds {
+        CPUSeconds(
+            daemon: daemons.reduce(0) { $0 + ProcessCPU.seconds(pid: $1.pid) },
+            natsServer: nats?.pid.map { ProcessCPU.seconds(pid: $0) } ?? 0,
+            postgres: (try? postgresPID()).map { ProcessCPU.treeSeconds(root: $0) } ?? 0)
     }
 
     /// Messages on the DEADLETTER stream.

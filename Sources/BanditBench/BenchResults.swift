@@ -2,16 +2,32 @@ import Foundation
 
 struct DrainResult: Codable {
     var name: String
+    var mix: Mix
     var events: Int
     var batchSize: Int
     /// Daemons sharing the consumers.
     var daemons: Int = 1
+    /// First to last commit of the run (`pg_xact_commit_timestamp` of the ledger rows).
     var seconds: Double
     var eventsPerSecond: Double
     var peakRSSKiB: Int
     /// Redeliveries the consumers counted (naks, e.g. rewards that arrived before their decision).
     var naks: Int
     var deadLettered: Int
+    /// From starting the daemon(s) to both consumers drained.
+    var wallSeconds: Double
+    /// CPU used over `wallSeconds`, in % of one core, per process group.
+    var cpuPercent: CPUSeconds
+    /// pg_stat_statements of the run, by total time (profiled runs only).
+    var statements: [StatementStatistics]
+}
+
+struct StatementStatistics: Codable {
+    var calls: Int
+    var totalMilliseconds: Double
+    var meanMilliseconds: Double
+    var rows: Int
+    var query: String
 }
 
 struct SteadyResult: Codable {
@@ -24,6 +40,78 @@ struct SteadyResult: Codable {
     var maxMilliseconds: Double
     var sampled: Int
     var peakRSSKiB: Int
+    /// Largest backlog (pending + ack pending, both consumers) sampled in each half of the run:
+    /// a sustained rate keeps the second no larger than the first.
+    var backlogMaxFirstHalf: Int
+    var backlogMaxSecondHalf: Int
+    /// Time from the last publish to both consumers drained.
+    var drainAfterPublishSeconds: Double
+
+    /// Kept up: the backlog did not grow and was gone within a second of the last publish.
+    var sustained: Bool {
+        achievedRate >= Double(rate) * 0.97 && backlogMaxSecondHalf <= max(backlogMaxFirstHalf, rate / 10)
+            && drainAfterPublishSeconds < 1
+    }
+}
+
+/// CPU time (user + system) per process group.
+struct CPUSeconds: Codable {
+    var daemon: Double
+    var natsServer: Double
+    var postgres: Double
+
+    func minus(_ other: CPUSeconds) -> CPUSeconds {
+        CPUSeconds(
+            daemon: daemon - other.daemon, natsServer: natsServer - other.natsServer,
+            postgres: postgres - other.postgres)
+    }
+
+    /// As % of one core over `seconds` of wall time.
+    func percent(of seconds: Double) -> CPUSeconds {
+        let scale = 100 / max(seconds, 0.001)
+        return CPUSeconds(daemon: daemon * scale, natsServer: natsServer * scale, postgres: postgres * scale)
+    }
+}
+
+/// Reads CPU time from /proc (Linux).
+enum ProcessCPU {
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// utime + stime of one process, in seconds.
+    static func seconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        // Fields after "(comm)": state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / ticksPerSecond
+    }
+
+    /// `root` and its children (PostgreSQL's postmaster and its backends), including the CPU of
+    /// children that already exited (cutime + cstime of the root).
+    static func treeSeconds(root: Int32) -> Double {
+        var total = seconds(pid: root) + exitedChildrenSeconds(pid: root)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = Int32(entry), pid != root,
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 2, Int32(fields[1]) == root { total += seconds(pid: pid) }
+        }
+        return total
+    }
+
+    private static func exitedChildrenSeconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 15, let user = Double(fields[13]), let system = Double(fields[14]) else { return 0 }
+        return (user + system) / ticksPerSecond
+    }
 }
 
 struct MachineInfo: Codable {
@@ -31,8 +119,10 @@ struct MachineInfo: Codable {
     var date: String
     var natsServer: String
     var postgres: String
+    /// The bench PostgreSQL's durability settings.
+    var postgresSettings: [String: String]
 
-    static func current() -> MachineInfo {
+    static func current(postgresSettings: [String: String]) -> MachineInfo {
         func run(_ command: String) -> String {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -49,7 +139,8 @@ struct MachineInfo: Codable {
             date: ISO8601DateFormatter().string(from: Date()),
             natsServer: run("${BANDITD_TEST_NATS_SERVER:-nats-server} --version"),
             postgres: run(
-                "postgres --version 2>/dev/null || $(dirname $(readlink -f $(command -v initdb)))/postgres --version"))
+                "postgres --version 2>/dev/null || $(dirname $(readlink -f $(command -v initdb)))/postgres --version"),
+            postgresSettings: postgresSettings)
     }
 }
 
@@ -58,18 +149,21 @@ struct BenchResults: Codable {
     var decode: [String: Double] = [:]
     var rawPullAck: [String: Double] = [:]
     var rawCopy: [String: Double] = [:]
-    var drainMixed: DrainResult?
-    var drainJoined: DrainResult?
+    /// The headline: the throughput issue's realistic mix as a 100,000-event backlog.
+    var drainHeadline: DrainResult?
+    var drainJoin: DrainResult?
     var drainBatchOne: DrainResult?
     /// The same drain with 1, 2 and 3 daemons sharing the consumers on this machine.
     var scaleOut: [DrainResult] = []
     /// The same drain on one nats-server (R1) and on the 3-node cluster (R3).
     var clusterComparison: [DrainResult] = []
-    var steady: SteadyResult?
+    var steady: [SteadyResult] = []
 
     func write(to path: String) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let url = URL(fileURLWithPath: path)
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try? encoder.encode(self).write(to: url)
@@ -77,7 +171,7 @@ struct BenchResults: Codable {
 
     func table() -> String {
         func number(_ value: Double?) -> String {
-            guard let value else { return "-" }
+            guard let value, value.isFinite else { return "-" }
             return value >= 100 ? String(format: "%.0f", value) : String(format: "%.2f", value)
         }
         var lines = [
@@ -87,18 +181,37 @@ struct BenchResults: Codable {
             "| raw broker: pull 256 + ack, \(number(rawPullAck["messages"])) msgs | \(number(rawPullAck["messages_per_s"])) msgs/s |",
             "| raw database: COPY \(number(rawCopy["rows"])) ledger rows | \(number(rawCopy["rows_per_s"])) rows/s |",
         ]
-        for drain in [drainMixed, drainJoined, drainBatchOne].compactMap({ $0 }) + scaleOut + clusterComparison {
+        let bare = rawPullAck["messages_per_s"]
+        for drain in [drainHeadline, drainJoin, drainBatchOne].compactMap({ $0 }) + scaleOut + clusterComparison {
+            let ratio = bare.map { " = \(String(format: "%.2f", drain.eventsPerSecond / $0)) × bare pull+ack" } ?? ""
+            let cpu = drain.cpuPercent
             lines.append(
-                "| \(drain.name): \(drain.events) events, batch \(drain.batchSize), \(drain.daemons) daemon(s) | \(number(drain.eventsPerSecond)) events/s (\(number(drain.seconds)) s, \(drain.naks) redelivered, \(drain.deadLettered) dead-lettered, peak RSS \(drain.peakRSSKiB / 1024) MiB) |"
+                "| \(drain.name): \(drain.events) events, batch \(drain.batchSize), \(drain.daemons) daemon(s) | **\(number(drain.eventsPerSecond)) events/s**\(ratio) (\(number(drain.seconds)) s; \(drain.naks) redelivered, \(drain.deadLettered) dead-lettered; CPU banditd \(number(cpu.daemon)) %, PostgreSQL \(number(cpu.postgres)) %, nats-server \(number(cpu.natsServer)) %; peak RSS \(drain.peakRSSKiB / 1024) MiB) |"
             )
         }
-        if let steady {
+        for steady in steady {
             lines.append(
-                "| steady \(steady.rate) events/s for \(steady.seconds) s (achieved \(number(steady.achievedRate))/s) | publish→commit p50 \(number(steady.p50Milliseconds)) ms, p99 \(number(steady.p99Milliseconds)) ms, max \(number(steady.maxMilliseconds)) ms (n=\(steady.sampled)); peak RSS \(steady.peakRSSKiB / 1024) MiB |"
+                "| steady \(steady.rate) events/s for \(steady.seconds) s (achieved \(number(steady.achievedRate))/s) | publish→commit p50 \(number(steady.p50Milliseconds)) ms, **p99 \(number(steady.p99Milliseconds)) ms**, max \(number(steady.maxMilliseconds)) ms (n=\(steady.sampled)); backlog max \(steady.backlogMaxFirstHalf) → \(steady.backlogMaxSecondHalf), drained \(number(steady.drainAfterPublishSeconds)) s after the last publish: \(steady.sustained ? "sustained" : "NOT sustained"); peak RSS \(steady.peakRSSKiB / 1024) MiB |"
             )
+        }
+        let peak = ([drainHeadline, drainJoin].compactMap { $0?.peakRSSKiB } + steady.map(\.peakRSSKiB)).max()
+        if let peak { lines.append("| peak RSS of the daemon (VmHWM), max over the runs above | \(peak / 1024) MiB |") }
+        for drain in [drainHeadline, drainJoin].compactMap({ $0 }) where !drain.statements.isEmpty {
+            lines.append("")
+            lines.append("pg_stat_statements, \(drain.name):")
+            lines.append("| calls | total ms | mean ms | rows | statement |")
+            lines.append("|---:|---:|---:|---:|---|")
+            for statement in drain.statements {
+                lines.append(
+                    "| \(statement.calls) | \(number(statement.totalMilliseconds)) | \(String(format: "%.3f", statement.meanMilliseconds)) | \(statement.rows) | `\(statement.query.replacingOccurrences(of: "|", with: "\\\\|"))` |"
+                )
+            }
         }
         lines.append("")
-        lines.append("machine: \(machine.cores) cores; \(machine.natsServer); \(machine.postgres); \(machine.date)")
+        let settings = machine.postgresSettings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        lines.append(
+            "machine: \(machine.cores) cores; \(machine.natsServer); \(machine.postgres) (\(settings.joined(separator: ", "))); \(machine.date)"
+        )
         return lines.joined(separator: "\n")
     }
 }

@@ -2,67 +2,97 @@ import BanditCore
 import Foundation
 import NATSKit
 
-/// The benchmark's traffic: 70% feedback.reward, 20% signals.decision, 10% feedback.routing,
-/// over 500 users and 8 arms.
+/// The benchmark's traffic, 200 users × 8 arms, all three sources.
+///
+/// - `headline` (the throughput issue's realistic mix): of every 20 events, 14 inline
+///   `feedback.reward` (70 %) spread over linucb_v1 (d=5), egreedy_v1 (d=7) and egreedy_v2 (d=12),
+///   4 `signals.decision` (20 %), 2 `feedback.routing` with a state update (10 %, routing_v1, d=8).
+/// - `join`: of every 20, 9 decisions (45 %), 9 rewards joining them by decision_id (45 %) and 2
+///   routing outcomes (10 %). Decisions come first in each group, so a reward's decision is
+///   published before it.
 enum EventMix {
-    static func make(_ mix: Mix, count: Int) -> [Event] {
-        let now = Date()
-        return (0..<count).map { event(index: $0, mix: mix, now: now) }
+    static let users = 200
+    static let arms = 8
+    static let sources: [EventSource] = [.prod, .synthetic, .shadow]
+    /// (policy, dimension) of the inline rewards and decisions.
+    static let policies: [(name: String, dimension: Int)] = [("linucb_v1", 5), ("egreedy_v1", 7), ("egreedy_v2", 12)]
+
+    static func make(_ mix: Mix, count: Int, now: Date = Date()) -> [Event] {
+        (0..<count).map { event(index: $0, mix: mix, now: now) }
     }
 
     static func event(index: Int, mix: Mix, now: Date) -> Event {
-        let user = "user-\(index % 500)"
-        let arm = "arm-\(index % 8)"
-        let slot = index % 10
-        func features(_ dimension: Int) -> [Double] {
-            (0..<dimension).map { Double((index &* 31 &+ $0 &* 17) % 200) / 100 - 1 }
-        }
-        // Decisions come first in each group of ten so that joined rewards usually find theirs.
-        let decisionID = decisionUUID(group: index / 10, slot: slot % 2)
-        switch slot {
-        case 0, 1:
-            return .decision(
-                try! Decision(
-                    eventID: UUID(), occurredAt: now, userID: user,
-                    decisionID: decisionUUID(group: index / 10, slot: slot),
-                    policy: "egreedy_v1", policyVersion: "egreedy_v1@1.0.0+a3f9c2e1", armID: arm, propensity: 0.3,
-                    features: features(7)))
-        case 9:
-            return .routing(
-                try! RoutingOutcome(
-                    eventID: UUID(), occurredAt: now, userID: user, inferenceID: UUID(), taskType: .code,
-                    taskTypeSource: .classifier, policyVersion: "routing_v1@1.0.0+a3f9c2e1", model: arm, provider: "p",
-                    constraintBand: .standard, reward: 0.5, latencyMs: 800, costUSD: 0.003, completed: true,
-                    banditUpdate: RoutingOutcome.BanditUpdate(policy: "routing_v1", features: features(8))))
-        default:
-            let reward = Double(index % 21) / 10 - 1
-            switch mix {
-            case .inline:
-                return .reward(
-                    try! Reward(
-                        eventID: UUID(), occurredAt: now, userID: user, reward: reward,
-                        target: .inline(policy: "linucb_v1", armID: arm, features: features(5))))
-            case .joined:
-                // Slots 2…8: two of them reward this group's decisions; the rest are inline.
-                if slot <= 3 {
-                    // The reward's user and source must be its decision's.
-                    let decisionUser = "user-\((index / 10 * 10 + slot % 2) % 500)"
-                    return .reward(
-                        try! Reward(
-                            eventID: UUID(), occurredAt: now, userID: decisionUser, reward: reward,
-                            target: .decision(id: decisionID)))
-                }
-                return .reward(
-                    try! Reward(
-                        eventID: UUID(), occurredAt: now, userID: user, reward: reward,
-                        target: .inline(policy: "linucb_v1", armID: arm, features: features(5))))
+        let slot = index % 20
+        let group = index / 20
+        switch mix {
+        case .headline:
+            switch slot {
+            case 0..<14: return inlineReward(index: index, now: now)
+            case 14..<18: return decision(group: group, slot: slot, now: now)
+            default: return routing(index: index, now: now)
+            }
+        case .join:
+            switch slot {
+            case 0..<9: return decision(group: group, slot: slot, now: now)
+            case 9..<18: return joinedReward(group: group, decisionSlot: slot - 9, index: index, now: now)
+            default: return routing(index: index, now: now)
             }
         }
     }
 
+    static func features(_ dimension: Int, seed: Int) -> [Double] {
+        (0..<dimension).map { Double((seed &* 31 &+ $0 &* 17) % 200) / 100 - 1 }
+    }
+
+    static func inlineReward(index: Int, now: Date) -> Event {
+        let policy = policies[(index / 7) % policies.count]
+        return .reward(
+            try! Reward(
+                eventID: UUID(), occurredAt: now, userID: "user-\(index % users)",
+                source: sources[(index / 3) % sources.count], reward: Double(index % 21) / 10 - 1,
+                target: .inline(
+                    policy: policy.name, armID: "arm-\(index % arms)", features: features(policy.dimension, seed: index)
+                )
+            ))
+    }
+
+    /// The decision of `slot` in `group`: user, source, policy and arm follow from the pair, so
+    /// a joined reward can name its user and source without looking it up.
+    static func decision(group: Int, slot: Int, now: Date) -> Event {
+        let key = decisionKey(group: group, slot: slot)
+        let policy = policies[key % policies.count]
+        return .decision(
+            try! Decision(
+                eventID: UUID(), occurredAt: now, userID: "user-\(key % users)", source: sources[key % sources.count],
+                decisionID: decisionUUID(group: group, slot: slot), policy: policy.name,
+                policyVersion: "\(policy.name)@1.0.0+a3f9c2e1", armID: "arm-\(key % arms)", propensity: 0.3,
+                features: features(policy.dimension, seed: key)))
+    }
+
+    static func joinedReward(group: Int, decisionSlot: Int, index: Int, now: Date) -> Event {
+        let key = decisionKey(group: group, slot: decisionSlot)
+        return .reward(
+            try! Reward(
+                eventID: UUID(), occurredAt: now, userID: "user-\(key % users)", source: sources[key % sources.count],
+                reward: Double(index % 21) / 10 - 1,
+                target: .decision(id: decisionUUID(group: group, slot: decisionSlot))))
+    }
+
+    static func routing(index: Int, now: Date) -> Event {
+        .routing(
+            try! RoutingOutcome(
+                eventID: UUID(), occurredAt: now, userID: "user-\(index % users)",
+                source: sources[(index / 5) % sources.count], inferenceID: UUID(), taskType: .code,
+                taskTypeSource: .classifier, policyVersion: "routing_v1@1.0.0+a3f9c2e1", model: "arm-\(index % arms)",
+                provider: "p", constraintBand: .standard, reward: 0.5, latencyMs: 800, costUSD: 0.003, completed: true,
+                banditUpdate: RoutingOutcome.BanditUpdate(policy: "routing_v1", features: features(8, seed: index))))
+    }
+
+    static func decisionKey(group: Int, slot: Int) -> Int { group &* 20 &+ slot &* 7 &+ 3 }
+
     /// Deterministic decision ids, so rewards can name the decision of their group.
     static func decisionUUID(group: Int, slot: Int) -> UUID {
-        let value = UInt64(group) << 1 | UInt64(slot)
+        let value = UInt64(group) << 5 | UInt64(slot)
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<8 { bytes[15 - index] = UInt8((value >> (8 * UInt64(index))) & 0xff) }
         bytes[6] = 0x40 | (bytes[6] & 0x0f)

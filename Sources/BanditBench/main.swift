@@ -11,46 +11,54 @@ import TestServers
 #endif
 
 let options = BenchOptions(CommandLine.arguments.dropFirst())
-var results = BenchResults(machine: MachineInfo.current())
+// PostgreSQL as a production server runs it: every commit fsynced (synchronous_commit = on),
+// plus commit timestamps for the latency runs and pg_stat_statements for the profile.
+let postgresSettings = PostgresServer.durableSettings.merging([
+    "track_commit_timestamp": "on", "shared_preload_libraries": "pg_stat_statements",
+]) { $1 }
+var results = BenchResults(machine: MachineInfo.current(postgresSettings: postgresSettings))
 
 do {
-    let postgres = try PostgresServer.start()
+    let postgres = try PostgresServer.start(settings: postgresSettings)
     defer { postgres.stop() }
     let bench = Bench(postgres: postgres, options: options)
 
     if bench.wants("decode") { results.decode = bench.decodeSpeed() }
     if bench.wants("raw-pull") { results.rawPullAck = try bench.rawPullAck() }
     if bench.wants("raw-copy") { results.rawCopy = try bench.rawCopy() }
-    if bench.wants("drain-inline") {
-        results.drainMixed = try bench.drain(
-            name: "drain, mixed, inline rewards", mix: .inline, events: options.events, batchSize: 256)
+    if bench.wants("drain-headline") {
+        results.drainHeadline = try bench.drain(
+            name: "drain, headline mix", mix: .headline, events: options.events, batchSize: 256, profile: true)
     }
-    if bench.wants("drain-joined") {
-        results.drainJoined = try bench.drain(
-            name: "drain, mixed, rewards join decisions", mix: .joined, events: options.events, batchSize: 256)
+    if bench.wants("drain-join") {
+        results.drainJoin = try bench.drain(
+            name: "drain, join mix", mix: .join, events: options.events, batchSize: 256, profile: true)
     }
     if bench.wants("drain-batch-one") {
         results.drainBatchOne = try bench.drain(
-            name: "drain, batch size 1 (naive per message)", mix: .inline, events: options.batchOneEvents, batchSize: 1)
+            name: "drain, batch size 1 (naive per message)", mix: .headline, events: options.batchOneEvents,
+            batchSize: 1)
+    }
+    for rate in options.rates where bench.wants("steady-\(rate)") {
+        results.steady.append(try bench.steady(rate: rate, seconds: options.steadySeconds))
     }
     for daemons in 1...3 where bench.wants("scale-out-\(daemons)") {
         results.scaleOut.append(
             try bench.drain(
-                name: "scale-out on one machine", mix: .inline, events: options.events,
+                name: "scale-out on one machine", mix: .headline, events: options.events,
                 batchSize: 256, daemons: daemons))
     }
     if bench.wants("cluster-single") {
         results.clusterComparison.append(
             try bench.drain(
-                name: "one nats-server, R1 streams", mix: .inline, events: options.events, batchSize: 256))
+                name: "one nats-server, R1 streams", mix: .headline, events: options.events, batchSize: 256))
     }
     if bench.wants("cluster-r3") {
         results.clusterComparison.append(
             try bench.drain(
-                name: "3-node NATS cluster, R3 streams", mix: .inline, events: options.events, batchSize: 256,
+                name: "3-node NATS cluster, R3 streams", mix: .headline, events: options.events, batchSize: 256,
                 cluster: true))
     }
-    if bench.wants("steady") { results.steady = try bench.steady(rate: options.rate, seconds: options.steadySeconds) }
 } catch {
     FileHandle.standardError.write(Data("bench failed: \(error)\n".utf8))
     exit(1)

@@ -98,7 +98,9 @@ final class ChaosStack {
     }
 
     func processedCount() -> Int {
-        (try? query("SELECT count(*) FROM processed_events").rows[0].int(0)) ?? -1
+        (try? query(
+            "SELECT count(*) FROM processed_events AS p WHERE NOT EXISTS (SELECT FROM parked_rewards AS r WHERE r.event_id = p.event_id)"
+        ).rows[0].int(0)) ?? -1
     }
 
     func publish(_ messages: [NATSConnection.OutgoingMessage]) throws {

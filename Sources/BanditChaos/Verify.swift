@@ -23,6 +23,10 @@ enum Verifier {
                 "processed_events differs: \(set.validEventIDs.subtracting(idSet).count) missing, \(idSet.subtracting(set.validEventIDs).count) unexpected"
             )
 
+            // Nothing may be left parked: every early reward found its decision.
+            let parked = try stack.query("SELECT count(*) FROM parked_rewards").rows[0].int(0)
+            check(parked == 0, "parked_rewards still holds \(parked) rows")
+
             // bandit_state: Σn and every a/b/n/reward_sum against the independent recomputation.
             let rows = try stack.query(
                 "SELECT user_id, policy, source, arm_id, a, b, n, reward_sum FROM bandit_state"

@@ -52,6 +52,10 @@ public struct BanditdConfiguration: Sendable {
         /// How long shutdown may take to settle in-flight batches before exiting.
         public var shutdownGrace: Duration = ConfigurationSettings.default(
             for: \BanditdConfiguration.processing.shutdownGrace)
+        /// How long a reward whose decision has not arrived is kept (parked) before it is
+        /// dead-lettered as max_deliveries (CONTRACT section 3, v1.1).
+        public var earlyRewardWait: Duration = ConfigurationSettings.default(
+            for: \BanditdConfiguration.processing.earlyRewardWait)
 
         public init() {}
     }

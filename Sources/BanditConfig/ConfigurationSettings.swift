@@ -73,6 +73,12 @@ public enum ConfigurationSettings {
             default: .seconds(20), at: \.processing.shutdownGrace,
             help: "how long shutdown may take to settle in-flight batches"),
         Setting(
+            "processing.early_reward_wait_s", environment: "BANDITD_EARLY_REWARD_WAIT_S", .seconds(1...86_400),
+            default: .seconds(120), at: \.processing.earlyRewardWait,
+            help:
+                "how long a reward whose decision has not arrived is kept (parked in PostgreSQL, acked) before it is dead-lettered as `max_deliveries`; never while the signals consumer is held"
+        ),
+        Setting(
             "health.socket", environment: "BANDITD_HEALTH_SOCKET", .text(nonEmpty: true),
             default: "/run/banditd/health.sock", at: \.healthSocket, help: "health/metrics unix socket"),
         Setting(

@@ -81,6 +81,23 @@ public struct ArmStatistics: Sendable, Equatable {
         rewardSum += r
     }
 
+    /// Corrects an earlier update's reward by `delta` without counting a new observation:
+    /// b += delta · x, rewardSum += delta; a and n stay. A late reward for a decision that was
+    /// closed with a default reward d corrects it with delta = r − d, which leaves exactly the
+    /// sums an on-time reward r would have made (CONTRACT section 8).
+    public mutating func correct(features x: [Double], by delta: Double) {
+        let d = dimension
+        precondition(x.count == d, "feature vector length \(x.count) differs from dimension \(d)")
+        x.withUnsafeBufferPointer { x in
+            b.withUnsafeMutableBufferPointer { b in
+                for i in 0..<d {
+                    b[i] += delta * x[i]
+                }
+            }
+        }
+        rewardSum += delta
+    }
+
     /// Adds another arm's sums (e.g. a batch delta) into this one.
     public mutating func merge(_ other: ArmStatistics) {
         precondition(other.dimension == dimension, "cannot merge dimension \(other.dimension) into \(dimension)")

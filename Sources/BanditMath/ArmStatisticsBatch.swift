@@ -24,6 +24,11 @@ public struct ArmStatisticsBatch<Key: Hashable & Comparable & Sendable>: Sendabl
         byKey[key, default: .zero(dimension: features.count)].add(features: features, reward: reward)
     }
 
+    /// Adds a reward correction (``ArmStatistics/correct(features:by:)``) to the delta of `key`.
+    public mutating func correct(key: Key, features: [Double], by delta: Double) {
+        byKey[key, default: .zero(dimension: features.count)].correct(features: features, by: delta)
+    }
+
     /// Adds a whole delta (e.g. from another batch) to the delta of `key`.
     public mutating func merge(key: Key, statistics: ArmStatistics) {
         if let existing = byKey[key] {

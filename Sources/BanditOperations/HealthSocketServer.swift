@@ -13,15 +13,19 @@ import Synchronization
 /// nothing for `clientTimeout` all mean `health`. Anything else gets a one-line JSON error. The
 /// server writes the response and closes.
 ///
-/// Clients are served one at a time on the server's own thread; each one is bounded by
-/// `clientTimeout` for reading and for writing, so a client that connects and sends nothing delays
-/// the next by at most that. Responses are written with `MSG_NOSIGNAL`: a client that disconnects
-/// early costs an `EPIPE`, never a SIGPIPE (the process's signal dispositions are left alone).
+/// Clients are served concurrently by one thread that polls every open connection (non-blocking
+/// sockets): a client is answered as soon as its request line is in, however many others are
+/// connected and silent. Each client has `clientTimeout` to send its request and again to take the
+/// response. At most `maximumClients` connections are held; one more evicts the oldest (answered
+/// with health, as if its time were up), so a flood of silent connections can neither exhaust
+/// descriptors nor keep a real client waiting. Responses are written with `MSG_NOSIGNAL`: a client
+/// that disconnects early costs an `EPIPE`, never a SIGPIPE.
 public final class HealthSocketServer: Sendable {
     public let path: String
     private let health: HealthState
     private let logger: Logger
     private let clientTimeout: Duration
+    private let maximumClients: Int
 
     private struct Running: Sendable {
         var listener: Int32
@@ -42,12 +46,15 @@ public final class HealthSocketServer: Sendable {
         path: String,
         health: HealthState,
         logger: Logger = Logger(label: "banditd.health"),
-        clientTimeout: Duration = .seconds(1)
+        clientTimeout: Duration = .seconds(1),
+        maximumClients: Int = 128
     ) {
+        precondition(maximumClients >= 1, "maximumClients must be at least 1")
         self.path = path
         self.health = health
         self.logger = logger
         self.clientTimeout = clientTimeout
+        self.maximumClients = maximumClients
     }
 
     deinit {
@@ -83,7 +90,7 @@ public final class HealthSocketServer: Sendable {
             try systemCall("stat", path: path) { stat(path, &info) }
             let flags = try systemCall("fcntl") { fcntl(listener, F_GETFL) }
             try systemCall("fcntl") { fcntl(listener, F_SETFL, flags | O_NONBLOCK) }
-            try systemCall("listen", path: path) { listen(listener, 16) }
+            try systemCall("listen", path: path) { listen(listener, SOMAXCONN) }
             try systemCall("socketpair") {
                 socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &wake)
             }
@@ -177,46 +184,176 @@ public final class HealthSocketServer: Sendable {
 
     // MARK: - Serving
 
+    /// One connection: reading its request until `deadline`, then writing `response` until `deadline`.
+    private struct Client {
+        let descriptor: Int32
+        var deadline: ContinuousClock.Instant
+        var received: [UInt8] = []
+        var response: [UInt8]?
+        var sent = 0
+        /// The client went away while we wrote (EPIPE, ECONNRESET).
+        var gone = false
+    }
+
     private func acceptLoop(listener: Int32, wake: Int32) {
+        var clients: [Client] = []
+        defer { for client in clients { close(client.descriptor) } }
         while true {
             var entries = [
                 pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
             ]
-            if poll(&entries, 2, -1) < 0 {
+            for client in clients {
+                entries.append(
+                    pollfd(fd: client.descriptor, events: Int16(client.response == nil ? POLLIN : POLLOUT), revents: 0))
+            }
+            let timeout = clients.map(\.deadline).min().map(SocketIO.millisecondsLeft(until:)) ?? -1
+            if poll(&entries, nfds_t(entries.count), timeout) < 0 {
                 if errno == EINTR { continue }
                 logger.error("health socket poll failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
                 return
             }
             if entries[1].revents != 0 { return }
-            // Glibc's module does not export accept4; the daemon never execs, so FD_CLOEXEC set right
-            // after accept is enough.
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                let reason = errno
-                if reason == EAGAIN || reason == EWOULDBLOCK || reason == EINTR || reason == ECONNABORTED { continue }
-                logger.warning(
-                    "health socket accept failed",
-                    metadata: ["error": "\(String(cString: strerror(reason)))"]
-                )
-                // EMFILE and friends: back off instead of spinning on a listener that stays readable.
-                usleep(100_000)
-                continue
+
+            // Existing clients first (their entries follow the listener's and the wake pipe's).
+            let now = ContinuousClock.now
+            var open: [Client] = []
+            open.reserveCapacity(clients.count)
+            for (index, var client) in clients.enumerated()
+            where progress(&client, events: entries[index + 2].revents, now: now) {
+                open.append(client)
             }
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            serve(client)
-            close(client)
+            clients = open
+            if entries[0].revents != 0 { acceptAll(listener, into: &clients) }
         }
     }
 
-    private func serve(_ client: Int32) {
-        do {
-            let request = try readRequest(client)
-            try SocketIO.setTimeout(client, option: SO_SNDTIMEO, clientTimeout)
-            try SocketIO.sendAll(client, response(to: request).utf8)
-            discardUnreadInput(client)
-        } catch {
-            logger.debug("health socket client failed", metadata: ["error": "\(error)"])
+    /// Accepts what the listener has queued (a bounded number per round), evicting the oldest
+    /// client when `maximumClients` are open.
+    private func acceptAll(_ listener: Int32, into clients: inout [Client]) {
+        for _ in 0..<maximumClients {
+            // Glibc's module does not export accept4; the daemon never execs, so FD_CLOEXEC set right
+            // after accept is enough.
+            let descriptor = accept(listener, nil, nil)
+            if descriptor < 0 {
+                let reason = errno
+                if reason == EAGAIN || reason == EWOULDBLOCK || reason == EINTR || reason == ECONNABORTED { return }
+                logger.warning(
+                    "health socket accept failed", metadata: ["error": "\(String(cString: strerror(reason)))"])
+                guard (reason == EMFILE || reason == ENFILE) && !clients.isEmpty else {
+                    // Nothing of ours to free: back off instead of spinning on a listener that stays readable.
+                    usleep(100_000)
+                    return
+                }
+                // Out of descriptors: the oldest client gives its one up, and the next waiting one is accepted.
+                var oldest = clients.removeFirst()
+                finishSilently(&oldest)
+                continue
+            }
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            if clients.count >= maximumClients {
+                // The oldest connection has been silent the longest (anyone who asked was answered).
+                var oldest = clients.removeFirst()
+                finishSilently(&oldest)
+            }
+            clients.append(Client(descriptor: descriptor, deadline: ContinuousClock.now + clientTimeout))
+        }
+    }
+
+    /// Reads or writes what the socket allows; false once the client is done (and closed).
+    private func progress(_ client: inout Client, events: Int16, now: ContinuousClock.Instant) -> Bool {
+        if client.response == nil {
+            if events != 0 {
+                switch readRequest(&client) {
+                case .waiting: break
+                case .complete: respond(&client, to: requestLine(client.received))
+                case .failed:
+                    close(client.descriptor)
+                    return false
+                }
+            }
+            if client.response == nil && now >= client.deadline {
+                // Silence until the deadline means health.
+                respond(&client, to: [])
+            }
+        } else if events != 0 {
+            writeResponse(&client)
+        }
+        guard let response = client.response else { return true }
+        if client.sent == response.count {
+            discardUnreadInput(client.descriptor)
+            close(client.descriptor)
+            return false
+        }
+        if client.gone || now >= client.deadline {
+            if !client.gone { logger.debug("health socket client did not take its response in time") }
+            close(client.descriptor)
+            return false
+        }
+        return true
+    }
+
+    /// An evicted client gets health at once if its socket takes it, then is closed.
+    private func finishSilently(_ client: inout Client) {
+        respond(&client, to: [])
+        if client.sent == client.response?.count { discardUnreadInput(client.descriptor) }
+        close(client.descriptor)
+    }
+
+    private enum ReadProgress { case waiting, complete, failed }
+
+    /// Reads what is there (non-blocking); complete at a line end, at end of input, or past
+    /// `maximumRequestBytes` (an unknown command then).
+    private func readRequest(_ client: inout Client) -> ReadProgress {
+        var chunk = [UInt8](repeating: 0, count: Self.maximumRequestBytes + 1)
+        while client.received.count <= Self.maximumRequestBytes, !client.received.contains(UInt8(ascii: "\n")) {
+            let count = chunk.withUnsafeMutableBytes { raw in
+                recv(client.descriptor, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT))
+            }
+            if count == 0 { return .complete }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return .waiting }
+                logger.debug(
+                    "health socket client failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
+                return .failed
+            }
+            client.received += chunk[0..<count]
+        }
+        return .complete
+    }
+
+    /// The first line the client sent, without its line ending; empty when it sent nothing.
+    private func requestLine(_ received: [UInt8]) -> [UInt8] {
+        var line =
+            received.split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false)
+            .first.map(Array.init) ?? []
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        return line
+    }
+
+    private func respond(_ client: inout Client, to request: [UInt8]) {
+        client.response = Array(response(to: request).utf8)
+        client.deadline = ContinuousClock.now + clientTimeout
+        writeResponse(&client)
+    }
+
+    /// Writes as much of the response as the socket takes now.
+    private func writeResponse(_ client: inout Client) {
+        guard let response = client.response else { return }
+        while client.sent < response.count {
+            let count = response.withUnsafeBytes { raw in
+                send(
+                    client.descriptor, raw.baseAddress! + client.sent, raw.count - client.sent,
+                    Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                // EPIPE, ECONNRESET: the client went away, nothing more to write.
+                if errno != EAGAIN && errno != EWOULDBLOCK { client.gone = true }
+                return
+            }
+            client.sent += count
         }
     }
 
@@ -230,27 +367,6 @@ public final class HealthSocketServer: Sendable {
             }
             if count <= 0 { return }
         }
-    }
-
-    /// The first line the client sends, without its line ending; empty when the client sent nothing
-    /// (EOF, or silence until the timeout).
-    private func readRequest(_ client: Int32) throws(OperationsError) -> [UInt8] {
-        let deadline = ContinuousClock.now + clientTimeout
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: Self.maximumRequestBytes + 1)
-        while received.count <= Self.maximumRequestBytes, !received.contains(UInt8(ascii: "\n")) {
-            guard try SocketIO.waitReadable(client, until: deadline) else { break }
-            let count = try systemCall("recv") {
-                chunk.withUnsafeMutableBytes { raw in recv(client, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT)) }
-            }
-            if count == 0 { break }
-            received += chunk[0..<count]
-        }
-        var line =
-            received.split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false)
-            .first.map(Array.init) ?? []
-        if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        return line
     }
 
     func response(to request: [UInt8]) -> String {

@@ -25,7 +25,28 @@ public final class HealthState: Sendable {
         }
     }
 
+    /// What one worker loop (`signals-0`) reported last.
+    public struct WorkerHealth: Sendable, Equatable {
+        public var consumer: ConsumerRole
+        /// When it last settled a batch.
+        public var lastProgressAt: Date?
+        /// Since when it holds its batch, and why (nil: not holding).
+        public var holdingSince: Date?
+        public var holdCode: String?
+        public var holdReason: String?
+        /// Messages set aside because their dead letter could not be stored.
+        public var deadLettersWaiting = 0
+        public var deadLetterFailure: String?
+
+        public init(consumer: ConsumerRole) {
+            self.consumer = consumer
+        }
+
+        public var isHealthy: Bool { holdingSince == nil && deadLettersWaiting == 0 }
+    }
+
     private let flags = Mutex(Flags())
+    private let workers = Mutex<[String: WorkerHealth]>([:])
     private let uptime: @Sendable () -> Duration
 
     /// - Parameter uptime: time since the daemon started; by default measured from this call on the
@@ -41,7 +62,29 @@ public final class HealthState: Sendable {
         }
     }
 
-    public var status: HealthStatus { flags.withLock { $0.status } }
+    public var status: HealthStatus { Self.status(flags.withLock { $0 }, workers.withLock { $0 }) }
+
+    private static func status(_ flags: Flags, _ workers: [String: WorkerHealth]) -> HealthStatus {
+        let status = flags.status
+        if status == .ready && !workers.values.allSatisfy(\.isHealthy) { return .degraded }
+        return status
+    }
+
+    /// Updates what the worker `loop` reports (created on first use).
+    public func updateWorker(_ loop: String, consumer: ConsumerRole, _ update: (inout WorkerHealth) -> Void) {
+        workers.withLock { workers in
+            var health = workers[loop] ?? WorkerHealth(consumer: consumer)
+            update(&health)
+            workers[loop] = health
+        }
+    }
+
+    public func worker(_ loop: String) -> WorkerHealth? { workers.withLock { $0[loop] } }
+
+    /// Whether some worker of `consumer` holds its batch now.
+    public func isHolding(_ consumer: ConsumerRole) -> Bool {
+        workers.withLock { $0.values.contains { $0.consumer == consumer && $0.holdingSince != nil } }
+    }
     public var isOK: Bool { status == .ready }
     public var postgresConnected: Bool { flags.withLock { $0.postgresConnected } }
     public var natsConnected: Bool { flags.withLock { $0.natsConnected } }
@@ -49,29 +92,23 @@ public final class HealthState: Sendable {
     /// Records whether the NATS connection is up; returns the status afterwards.
     @discardableResult
     public func setNATSConnected(_ connected: Bool) -> HealthStatus {
-        flags.withLock {
-            $0.natsConnected = connected
-            return $0.status
-        }
+        flags.withLock { $0.natsConnected = connected }
+        return status
     }
 
     /// Records whether PostgreSQL answers; returns the status afterwards.
     @discardableResult
     public func setPostgresConnected(_ connected: Bool) -> HealthStatus {
-        flags.withLock {
-            $0.postgresConnected = connected
-            return $0.status
-        }
+        flags.withLock { $0.postgresConnected = connected }
+        return status
     }
 
     /// Startup is over (both consumers bound, database answered): status follows the connections
     /// from now on. Returns the status afterwards.
     @discardableResult
     public func markReady() -> HealthStatus {
-        flags.withLock {
-            $0.markedReady = true
-            return $0.status
-        }
+        flags.withLock { $0.markedReady = true }
+        return status
     }
 
     /// Shutdown has begun; the status stays `stopping`.
@@ -83,16 +120,24 @@ public final class HealthState: Sendable {
     /// or `degraded: PostgreSQL unreachable`.
     public func statusLine() -> String {
         let current = flags.withLock { $0 }
-        switch current.status {
+        switch status {
         case .starting:
             return "starting"
         case .stopping:
             return "stopping: finishing in-flight messages"
         case .degraded:
+            var problems: [String] = []
             var down: [String] = []
             if !current.natsConnected { down.append("NATS") }
             if !current.postgresConnected { down.append("PostgreSQL") }
-            return "degraded: \(down.joined(separator: " and ")) unreachable"
+            if !down.isEmpty { problems.append("\(down.joined(separator: " and ")) unreachable") }
+            for (loop, worker) in workers.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+                if let reason = worker.holdReason { problems.append("\(loop) holding: \(reason)") }
+                if worker.deadLettersWaiting > 0 {
+                    problems.append("\(loop): \(worker.deadLettersWaiting) dead letter(s) not stored")
+                }
+            }
+            return "degraded: " + problems.joined(separator: "; ")
         case .ready:
             let counts = ConsumerRole.allCases.map { "\($0.rawValue) \(metrics.counters($0).processed) processed" }
             return "ready: " + counts.joined(separator: ", ")
@@ -102,7 +147,8 @@ public final class HealthState: Sendable {
     /// The health JSON of CONTRACT section 7, on one line, keys in the contract's order.
     public func healthJSON() -> String {
         let current = flags.withLock { $0 }
-        let status = current.status
+        let workers = self.workers.withLock { $0 }
+        let status = Self.status(current, workers)
         var json = "{\"ok\":\(status == .ready),\"status\":\"\(status.rawValue)\""
         json += ",\"version\":\(JSONText.string(version)),\"uptime_s\":\(JSONText.seconds(uptime()))"
         json += ",\"nats\":{\"connected\":\(current.natsConnected),\"consumers\":{"
@@ -114,7 +160,24 @@ public final class HealthState: Sendable {
             json += ",\"processed\":\(counters.processed),\"errors\":\(counters.errors)"
             json += ",\"redelivered\":\(counters.redelivered),\"dead_lettered\":\(counters.deadLettered)}"
         }
-        json += "}},\"postgres\":{\"connected\":\(current.postgresConnected)}}"
+        json += "}},\"postgres\":{\"connected\":\(current.postgresConnected)}"
+        // Beyond the contract's members: what each worker loop is doing.
+        json += ",\"workers\":{"
+        for (position, (loop, worker)) in workers.sorted(by: { $0.key < $1.key }).enumerated() {
+            if position > 0 { json += "," }
+            json += "\(JSONText.string(loop)):{\"consumer\":\"\(worker.consumer.rawValue)\",\"last_progress_ts\":"
+            json += worker.lastProgressAt.map { "\"\(JSONText.timestamp($0))\"" } ?? "null"
+            json += ",\"holding\":"
+            if let since = worker.holdingSince {
+                json += "{\"since\":\"\(JSONText.timestamp(since))\",\"code\":\(JSONText.string(worker.holdCode ?? ""))"
+                json += ",\"reason\":\(JSONText.string(worker.holdReason ?? ""))}"
+            } else {
+                json += "null"
+            }
+            json += ",\"dead_letters_waiting\":\(worker.deadLettersWaiting)"
+            json += ",\"dead_letter_failure\":\(worker.deadLetterFailure.map(JSONText.string) ?? "null")}"
+        }
+        json += "}}"
         return json
     }
 
@@ -126,11 +189,27 @@ public final class HealthState: Sendable {
         text.family("banditd_build_info", .gauge, "The running banditd version; always 1.")
         text.sample("banditd_build_info", [("version", version)], UInt64(1))
         text.family("banditd_up", .gauge, "1 while the health status is ready (ok), else 0.")
-        text.sample("banditd_up", [], current.status == .ready ? UInt64(1) : 0)
+        let workers = self.workers.withLock { $0 }
+        text.sample("banditd_up", [], Self.status(current, workers) == .ready ? UInt64(1) : 0)
         text.family("banditd_nats_connected", .gauge, "1 while the NATS connection is up.")
         text.sample("banditd_nats_connected", [], current.natsConnected ? UInt64(1) : 0)
         text.family("banditd_postgres_connected", .gauge, "1 while PostgreSQL answers.")
         text.sample("banditd_postgres_connected", [], current.postgresConnected ? UInt64(1) : 0)
+        let loops = workers.sorted(by: { $0.key < $1.key })
+        text.family(
+            "banditd_worker_holding", .gauge, "1 while the worker holds its batch (the database cannot take it).")
+        for (loop, worker) in loops {
+            text.sample(
+                "banditd_worker_holding", [("consumer", worker.consumer.rawValue), ("worker", loop)],
+                worker.holdingSince == nil ? UInt64(0) : 1)
+        }
+        text.family(
+            "banditd_worker_dead_letters_waiting", .gauge, "Messages whose dead letter could not be stored yet.")
+        for (loop, worker) in loops {
+            text.sample(
+                "banditd_worker_dead_letters_waiting", [("consumer", worker.consumer.rawValue), ("worker", loop)],
+                UInt64(worker.deadLettersWaiting))
+        }
         return text.output + metrics.prometheusText()
     }
 }

@@ -15,6 +15,7 @@ import Synchronization
 /// | `banditd_messages_processed_total` | counter | messages applied (or found already applied) and acked |
 /// | `banditd_message_errors_total` | counter | failed processing attempts: nak'd for a retry or dead-lettered |
 /// | `banditd_messages_redelivered_total` | counter | messages that arrived with a delivery count above 1 |
+/// | `banditd_rewards_parked_total` | counter | rewards parked until their decision arrives |
 /// | `banditd_messages_dead_lettered_total` | counter | dead letters, also labelled `reason` (a CONTRACT §3 code) |
 /// | `banditd_batch_size` | histogram | messages per non-empty fetch; buckets 1, 2, 4, …, 1024 |
 /// | `banditd_apply_seconds` | histogram | one batch's database transaction; buckets 0.5 ms … 5 s |
@@ -35,13 +36,15 @@ public final class Metrics: Sendable {
     /// keep reasons to stable codes, never free text, or the number of series grows without bound.
     public static let deadLetterReasons: [String] = [
         "json.invalid", "schema.invalid", "subject.unknown", "policy.unknown", "dimension.mismatch",
-        "payload.too_large", "decision.already_rewarded", "decision.mismatch", "max_deliveries",
+        "payload.too_large", "decision.already_rewarded", "decision.mismatch", "decision.duplicate", "data.rejected",
+        "max_deliveries",
     ]
 
     private struct Consumer: Sendable {
         var processed: UInt64 = 0
         var errors: UInt64 = 0
         var redelivered: UInt64 = 0
+        var parked: UInt64 = 0
         var deadLettered: [String: UInt64] = Dictionary(uniqueKeysWithValues: Metrics.deadLetterReasons.map { ($0, 0) })
         var lastMessageAt: Double?
         var pending: UInt64 = 0
@@ -81,6 +84,12 @@ public final class Metrics: Sendable {
     public func recordRedelivered(_ consumer: ConsumerRole, count: Int = 1) {
         guard count > 0 else { return }
         storage.withLock { $0.consumers[consumer.index].redelivered += UInt64(count) }
+    }
+
+    /// Counts rewards parked in PostgreSQL until their decision arrives.
+    public func recordParked(_ consumer: ConsumerRole, count: Int = 1) {
+        guard count > 0 else { return }
+        storage.withLock { $0.consumers[consumer.index].parked += UInt64(count) }
     }
 
     /// Counts dead letters published (and acknowledged by JetStream) for `reason`, a stable code
@@ -170,6 +179,10 @@ public final class Metrics: Sendable {
         perConsumerFamily(
             "banditd_messages_redelivered_total", .counter, "Messages that arrived with a delivery count above 1.",
             \.redelivered)
+
+        perConsumerFamily(
+            "banditd_rewards_parked_total", .counter,
+            "Rewards kept in PostgreSQL until their decision arrives (acked, applied when it lands).", \.parked)
 
         let deadLettered = "banditd_messages_dead_lettered_total"
         text.family(deadLettered, .counter, "Messages published to deadletter.> and terminated, by reason code.")

@@ -92,7 +92,7 @@ public final class ProgressWatchdog: Sendable {
                     "fetch loop stalled, withholding watchdog ping",
                     metadata: [
                         "watchdog.stalled_loops": "\(stalled.joined(separator: ","))",
-                        "watchdog.stall_threshold": "\(stallThreshold)",
+                        "watchdog.stall_threshold_ms": .milliseconds(stallThreshold),
                     ]
                 )
             }

@@ -131,5 +131,49 @@ extension Migration {
                     ADD COLUMN rewarded_at   timestamptz;
                 UPDATE decisions SET reward_origin = 'event' WHERE rewarded_event_id IS NOT NULL;
                 """),
+        // CONTRACT section 3 (v1.1): a reward whose decision has not arrived is parked here, with
+        // its message kept whole, instead of spending its delivery budget on redeliveries. Its
+        // ledger row is written with it (a redelivery is a duplicate); when the decision lands the
+        // reward is applied and the row removed in that transaction, or it gets a verdict
+        // (decision.mismatch, decision.already_rewarded) and is dead-lettered; past
+        // early_reward_wait_s it is dead-lettered as max_deliveries.
+        Migration(
+            version: 3, name: "parked_rewards",
+            sql: """
+                CREATE TABLE parked_rewards (
+                    event_id       uuid PRIMARY KEY,
+                    decision_id    uuid NOT NULL,
+                    user_id        text NOT NULL,
+                    source         text NOT NULL CHECK (source IN ('prod', 'synthetic', 'shadow')),
+                    reward         float8 NOT NULL CHECK (reward >= -1 AND reward <= 1),
+                    occurred_at    timestamptz NOT NULL,
+                    subject        text NOT NULL,
+                    stream         text NOT NULL,
+                    stream_seq     bigint NOT NULL,
+                    deliveries     integer NOT NULL,
+                    header_names   text[] NOT NULL,
+                    header_values  text[] NOT NULL,
+                    body           bytea NOT NULL,
+                    parked_at      timestamptz NOT NULL DEFAULT now(),
+                    verdict        text,
+                    verdict_detail text,
+                    CONSTRAINT parked_rewards_headers CHECK (cardinality(header_names) = cardinality(header_values))
+                );
+                CREATE INDEX parked_rewards_decision_idx ON parked_rewards (decision_id);
+                CREATE INDEX parked_rewards_parked_at_idx ON parked_rewards (parked_at);
+
+                -- Raises a serialization failure (40001) unless `condition` holds: lets a pipelined
+                -- batch abort before its COMMIT when a concurrent writer got in between (the worker
+                -- then retries the batch).
+                CREATE FUNCTION banditd_require(condition boolean, message text) RETURNS boolean
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF condition IS NOT TRUE THEN
+                        RAISE EXCEPTION USING ERRCODE = 'serialization_failure', MESSAGE = message;
+                    END IF;
+                    RETURN true;
+                END
+                $$;
+                """),
     ]
 }

@@ -10,11 +10,25 @@ public struct StreamTopology: Sendable, Equatable {
     }
 
     public var streams: [StreamConfiguration]
+    /// The two consumers the workers bind (signals, feedback).
     public var consumers: [ConsumerSpec]
+    /// The consumer of the max-deliveries capture stream (see `maxDeliveriesStream`).
+    public var recoveryConsumer: ConsumerSpec
+
+    /// Every consumer `streams ensure` creates and verifies.
+    public var allConsumers: [ConsumerSpec] { consumers + [recoveryConsumer] }
 
     public static let signalsStream = "SIGNALS"
     public static let feedbackStream = "FEEDBACK"
     public static let deadLetterStream = "DEADLETTER"
+    public static let maxDeliveriesAdvisoryPrefix = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+
+    /// The stream that keeps the server's max-deliveries advisories of our two consumers:
+    /// core-NATS advisories vanish when nobody listens (a crash loop, every daemon down), so a
+    /// stream captures them and a daemon dead-letters each such message later (CONTRACT
+    /// section 3, v1.1). Named after the durable prefix, so deployments sharing a server do not
+    /// collide; a work queue (an advisory is removed once handled).
+    public static func maxDeliveriesStream(durablePrefix: String) -> String { "\(durablePrefix)-max-deliveries" }
 
     /// - Parameters:
     ///   - durablePrefix: consumers are `{prefix}-signals` and `{prefix}-feedback`.
@@ -36,6 +50,20 @@ public struct StreamTopology: Sendable, Equatable {
                     ackWait: ackWait, maxDeliver: maxDeliver, maxAckPending: maxAckPending))
         }
         consumers = [consumer("signals", on: Self.signalsStream), consumer("feedback", on: Self.feedbackStream)]
+        let recoveryStream = Self.maxDeliveriesStream(durablePrefix: durablePrefix)
+        streams.append(
+            StreamConfiguration(
+                name: recoveryStream,
+                subjects: consumers.map {
+                    "\(Self.maxDeliveriesAdvisoryPrefix).\($0.stream).\($0.configuration.durableName ?? "")"
+                },
+                retention: .workqueue, replicas: replicas))
+        // Unlimited deliveries: an advisory that cannot be handled now (database down) waits.
+        recoveryConsumer = ConsumerSpec(
+            role: "max-deliveries", stream: recoveryStream,
+            configuration: ConsumerConfiguration(
+                durableName: "\(durablePrefix)-max-deliveries", deliverPolicy: .all, ackPolicy: .explicit,
+                ackWait: ackWait, maxDeliver: -1, maxAckPending: 1000))
     }
 
     /// Why an existing stream cannot serve as `expected`; empty when it can. Only what would break

@@ -53,7 +53,7 @@ extension StreamTopology {
                 report.streams.append((expected.name, .created))
             }
         }
-        for spec in consumers {
+        for spec in allConsumers {
             let name = spec.configuration.durableName ?? ""
             do {
                 let existing = try connection.consumerInfo(stream: spec.stream, consumer: name).config

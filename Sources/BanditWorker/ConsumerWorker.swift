@@ -5,13 +5,14 @@ import Logging
 import NATSKit
 import PostgresKit
 
-/// One fetch loop on one durable consumer: fetch → decode → apply (one transaction) → settle.
-/// Runs on a thread of its own (`run` blocks); owns its pull subscription and its PostgreSQL
-/// connection, shares the NATS connection (which is thread-safe).
+/// One worker on one durable consumer: fetch → decode → apply (one transaction) → settle.
+/// `run` blocks its thread (the apply side) and starts a fetch thread (`BatchFetcher`), so the
+/// next batch is fetched and decoded while the current one commits. Owns its pull subscription
+/// and its PostgreSQL connection; shares the NATS connection (which is thread-safe).
 ///
-/// The path of one message, file by file: `PullConsumer.fetch` (NATSKit) → `EventDecoder.decode`
-/// (BanditCore) → `BatchApplier.apply` (BanditStore) → `SettlementPolicy.settle` (here) →
-/// `NATSConnection.ack` / `nak` / `DeadLetter` + `term`.
+/// The path of one message, file by file: `PullConsumer.fetch` (NATSKit, via `BatchFetcher`) →
+/// `EventDecoder.decode` (BanditCore) → `BatchApplier.apply` (BanditStore) →
+/// `SettlementPolicy.settle` (here) → `NATSConnection.ack` / `nak` / `DeadLetterBacklog`.
 public final class ConsumerWorker {
     public struct Configuration: Sendable {
         public var role: String
@@ -23,10 +24,16 @@ public final class ConsumerWorker {
         public var ackWait: Duration
         public var databaseURL: String
         public var settlement: SettlementPolicy
+        /// Per session: a statement waiting this long for a row lock fails (and the batch is held
+        /// and retried), so a lock held elsewhere cannot stall the worker unboundedly.
+        public var lockTimeout: Duration
+        /// Per session: a statement running this long is cancelled (and retried).
+        public var statementTimeout: Duration
 
         public init(
             role: String, stream: String, consumer: String, workerIndex: Int = 0, batchSize: Int, maxWait: Duration,
-            ackWait: Duration, databaseURL: String, settlement: SettlementPolicy
+            ackWait: Duration, databaseURL: String, settlement: SettlementPolicy, lockTimeout: Duration? = nil,
+            statementTimeout: Duration? = nil
         ) {
             self.role = role
             self.stream = stream
@@ -37,24 +44,25 @@ public final class ConsumerWorker {
             self.ackWait = ackWait
             self.databaseURL = databaseURL
             self.settlement = settlement
+            self.lockTimeout = lockTimeout ?? ackWait / 6
+            self.statementTimeout = statementTimeout ?? ackWait / 3
         }
-    }
 
-    /// Serialization failures and deadlocks are retried in-process this many times before the
-    /// batch's messages are naked.
-    static let maxSerializationRetries = 5
+        /// The apply loop's name for the watchdog and health (`signals-0`); the fetch loop is
+        /// `signals-0-fetch`.
+        public var loop: String { "\(role)-\(workerIndex)" }
+    }
 
     private let configuration: Configuration
     private let nats: NATSConnection
-    private let consumer: PullConsumer
-    private let decoder: EventDecoder
-    private let applier = BatchApplier()
     private let observer: any WorkerObserver
-    private var logger: Logger
+    private let logger: Logger
+    private let fetcher: BatchFetcher
+    private let handoff = BatchHandoff(capacity: 1)
+    private let applier = BatchApplier()
+    private let deadLetters: DeadLetterBacklog
+    private let holdPolicy: OutageHold.Policy
     private var database: PostgresConnection?
-    /// Messages delivered while a batch was held through an outage: kept alive with the batch,
-    /// processed before the next fetch.
-    private var carried: [JetStreamMessage] = []
 
     /// Binds the consumer (it must exist: `streams ensure`) and connects to PostgreSQL.
     public init(
@@ -63,79 +71,80 @@ public final class ConsumerWorker {
     ) throws {
         self.configuration = configuration
         self.nats = nats
-        self.decoder = decoder
         self.observer = observer
         var logger = logger
         logger[metadataKey: "consumer"] = "\(configuration.consumer)"
         logger[metadataKey: "worker"] = "\(configuration.workerIndex)"
         self.logger = logger
-        self.consumer = try PullConsumer(
-            connection: nats, stream: configuration.stream, consumer: configuration.consumer)
-        self.database = try PostgresConnection(conninfo: configuration.databaseURL)
+        holdPolicy = OutageHold.Policy(ackWait: configuration.ackWait)
+        fetcher = BatchFetcher(
+            consumer: try PullConsumer(
+                connection: nats, stream: configuration.stream, consumer: configuration.consumer),
+            nats: nats, decoder: decoder, batchSize: configuration.batchSize, maxWait: configuration.maxWait,
+            keepAliveInterval: holdPolicy.keepAliveInterval, loop: configuration.loop + "-fetch", observer: observer,
+            logger: logger)
+        deadLetters = DeadLetterBacklog(nats: nats, keepAliveInterval: holdPolicy.keepAliveInterval, logger: logger)
+        database = try connect()
     }
 
     deinit {
-        consumer.close()
         database?.close()
     }
 
-    /// Fetches and processes until `stop` is requested, then settles what open pulls still
-    /// deliver and returns. Throws only on a failure no retry can fix (the consumer was deleted).
+    /// Processes until `stop` is requested, then settles what was fetched and returns. Throws
+    /// only on a failure no retry can fix (the consumer was deleted).
     public func run(stop: StopSignal) throws {
-        var fetchBackoff = Backoff()
-        while !stop.isRequested {
-            observer.loopBeat(role: configuration.role, worker: configuration.workerIndex)
-            if !carried.isEmpty {
-                let next = Array(carried.prefix(configuration.batchSize))
-                carried.removeFirst(next.count)
-                process(next, stop: stop)
-                continue
-            }
-            let messages: [JetStreamMessage]
-            do {
-                messages = try consumer.fetch(maxMessages: configuration.batchSize, maxWait: configuration.maxWait)
-                fetchBackoff = Backoff()
-            } catch {
-                // A 409 such as "Consumer Deleted" needs a restart (which re-creates the
-                // consumer); anything else (disconnected, no responders) passes.
-                if case .pullStatus = error.origin { throw error }
-                logger.warning("fetch failed; retrying", metadata: ["error": "\(error)"])
-                _ = stop.sleep(fetchBackoff.next())
-                continue
-            }
-            if !messages.isEmpty { process(messages, stop: stop) }
+        let fetcher = self.fetcher
+        let handoff = self.handoff
+        let fetchDone = DispatchSemaphore(value: 0)
+        let fetchThread = Thread {
+            fetcher.run(into: handoff, stop: stop)
+            fetchDone.signal()
         }
-        // Shutdown: take what the open pull requests still deliver and settle it too.
-        var remaining = carried
-        carried = []
-        remaining += (try? consumer.finish(maxWait: configuration.maxWait + .milliseconds(500))) ?? []
-        while !remaining.isEmpty {
-            let next = Array(remaining.prefix(configuration.batchSize))
-            remaining.removeFirst(next.count)
-            process(next, stop: stop)
+        fetchThread.name = "banditd-\(configuration.loop)-fetch"
+        fetchThread.stackSize = 4 << 20
+        fetchThread.start()
+        defer {
+            handoff.stopConsuming()
+            fetchDone.wait()
+            deadLetters.abandon()
+            database?.close()
+            database = nil
+            observer.loopEnded(configuration.loop)
         }
-        consumer.close()
-        database?.close()
-        database = nil
+        while true {
+            observer.loopBeat(configuration.loop)
+            serviceDeadLetters()
+            switch handoff.take(timeout: .seconds(1)) {
+            case .batch(let batch):
+                process(batch, stop: stop)
+            case .timedOut:
+                // Idle: make sure the acks sent so far reached the server (under load cnats's
+                // own flushing sends them within a millisecond; no round trip per batch).
+                try? nats.flush()
+            case .finished:
+                // The last acks must reach the server before the connection closes.
+                try? nats.flush()
+                if let error = fetcher.fatalError { throw error }
+                return
+            }
+        }
     }
 
     // MARK: - One batch
 
-    func process(_ messages: [JetStreamMessage], stop: StopSignal) {
+    func process(_ batch: FetchedBatch, stop: StopSignal) {
+        let messages = batch.messages
         observer.fetched(
             role: configuration.role, count: messages.count,
             redelivered: messages.count { $0.metadata.deliveryCount > 1 })
-        let now = Date()
         var outcomes = [MessageOutcome](repeating: .applied, count: messages.count)
         var items: [BatchItem] = []
         var itemPositions: [Int] = []
-        for (position, message) in messages.enumerated() {
-            switch decoder.decode(subject: message.subject, headers: [:], body: message.body, now: now) {
+        for (position, (message, decoded)) in zip(messages, batch.decoded).enumerated() {
+            switch decoded {
             case .success(let event):
-                items.append(
-                    BatchItem(
-                        event: event, subject: message.subject, stream: message.metadata.stream,
-                        streamSequence: message.metadata.streamSequence))
+                items.append(BatchItem(event: event, origin: MessageOrigin(message)))
                 itemPositions.append(position)
             case .failure(let rejection):
                 outcomes[position] = .rejected(reason: rejection.reason.rawValue, detail: rejection.detail)
@@ -145,12 +154,11 @@ public final class ConsumerWorker {
         if !items.isEmpty {
             let started = ContinuousClock.now
             guard let applied = applyHoldingThroughOutages(items, messages: messages, stop: stop) else {
-                // Stopping during a database outage: hand everything back for redelivery now.
-                for message in messages + carried { try? nats.nak(message) }
-                carried = []
-                try? nats.flush()
-                observer.settled(
-                    role: configuration.role, acked: 0, naked: messages.count, deadLettered: [], applySeconds: nil)
+                // Stopping during an outage: hand everything back for redelivery now.
+                for message in messages + handoff.drain() { try? nats.nak(message) }
+                var settled = SettledBatch()
+                settled.naked = messages.count
+                observer.settled(role: configuration.role, loop: configuration.loop, outcome: settled)
                 return
             }
             applySeconds = (ContinuousClock.now - started).seconds
@@ -158,57 +166,61 @@ public final class ConsumerWorker {
                 outcomes[itemPositions[offset]] = MessageOutcome(outcome)
             }
         }
-        settle(messages, outcomes, applySeconds: applySeconds, stop: stop)
+        settle(messages, outcomes, applySeconds: applySeconds)
     }
 
-    /// Applies the batch. A database outage (lost connection, server down) is not the messages'
-    /// fault and must not spend their delivery budget: hold the batch, keep the messages alive with
-    /// in-progress acks, reconnect with backoff and retry, for as long as it takes. Returns nil
-    /// only when shutdown is requested during an outage.
+    /// Applies the batch. A database that cannot take it (down, read-only, a permission or
+    /// schema problem, a lock held elsewhere) is not the messages' fault and must not spend their
+    /// delivery budget: hold the batch, keep its messages (and those waiting behind it) alive,
+    /// keep the watchdog fed, retry with backoff for as long as it takes. Returns nil only when
+    /// shutdown is requested during a hold. The decisions are `OutageHold`'s; this is the I/O.
     func applyHoldingThroughOutages(
         _ items: [BatchItem], messages: [JetStreamMessage], stop: StopSignal
     ) -> [ApplyOutcome]? {
-        var serializationRetries = 0
-        var backoff = Backoff()
-        var lastKeepAlive = ContinuousClock.now
-        var inOutage = false
+        var hold = OutageHold(policy: holdPolicy, start: .now)
         while true {
             do {
                 let connection = try connectedDatabase()
                 let outcomes = try applyIsolatingPoison(items, on: connection)
-                if inOutage {
-                    logger.notice("PostgreSQL reachable again; batch applied")
+                if let held = hold.succeeded(at: .now) {
+                    logger.notice(
+                        "PostgreSQL takes batches again; the held batch applied",
+                        metadata: ["held_s": "\(String(format: "%.1f", held.seconds))"])
+                    observer.holding(role: configuration.role, loop: configuration.loop, since: nil, reason: nil)
                     observer.database(connected: true, reconnected: true)
                 }
                 return outcomes
             } catch {
-                switch error.category {
-                case .retryable:
-                    serializationRetries += 1
-                    if serializationRetries <= Self.maxSerializationRetries {
-                        Thread.sleep(forTimeInterval: Double.random(in: 0.001...0.02) * Double(serializationRetries))
-                        continue
+                switch hold.failed(DatabaseFailure(error), at: .now, jitter: Double.random(in: 0..<1)) {
+                case .retry(let delay):
+                    Thread.sleep(forTimeInterval: delay.seconds)
+                case .giveUp:
+                    return items.map { _ in .retryLater(detail: "serialization conflicts: \(error)") }
+                case .hold(let wait, let keepAlive, let reconnect, let log):
+                    if reconnect {
+                        database?.close()
+                        database = nil
                     }
-                    return items.map { _ in .retryLater(detail: "\(error)") }
-                case .connection, .badData, .other:
-                    // .badData cannot reach here (isolated per message); .other is e.g. a missing
-                    // table: wait for an operator like for an outage, loudly.
-                    if !inOutage {
-                        logger.error("PostgreSQL unavailable; holding the batch", metadata: ["error": "\(error)"])
-                        observer.database(connected: false, reconnected: false)
-                        inOutage = true
+                    if log, let reason = hold.reason {
+                        logger.error(
+                            "holding the batch: \(reason)",
+                            metadata: [
+                                "hold_reason": "\(reason.kind.rawValue)", "error": "\(error)",
+                                "held_s":
+                                    "\(String(format: "%.1f", (ContinuousClock.now - (hold.holdingSince ?? .now)).seconds))",
+                                "messages": "\(messages.count)",
+                            ])
+                        observer.holding(
+                            role: configuration.role, loop: configuration.loop,
+                            since: Date() - (ContinuousClock.now - (hold.holdingSince ?? .now)).seconds, reason: reason)
+                        if reason.kind == .unreachable { observer.database(connected: false, reconnected: false) }
                     }
-                    database?.close()
-                    database = nil
-                    // Messages an open pull request delivered meanwhile wait with the batch: keep
-                    // them alive too, or their ack wait would spend their deliveries.
-                    carried += (try? consumer.takeDelivered()) ?? []
-                    if ContinuousClock.now - lastKeepAlive >= configuration.ackWait / 3 {
-                        for message in messages + carried { try? nats.inProgress(message) }
-                        try? nats.flush()
-                        lastKeepAlive = ContinuousClock.now
+                    if keepAlive {
+                        for message in messages + handoff.queuedMessages { try? nats.inProgress(message) }
                     }
-                    if stop.sleep(min(backoff.next(), configuration.ackWait / 3)) { return nil }
+                    observer.loopBeat(configuration.loop)
+                    serviceDeadLetters()
+                    if stop.sleep(wait) { return nil }
                 }
             }
         }
@@ -233,17 +245,25 @@ public final class ConsumerWorker {
 
     private func connectedDatabase() throws(PostgresError) -> PostgresConnection {
         if let database { return database }
-        let connection = try PostgresConnection(conninfo: configuration.databaseURL)
+        let connection = try connect()
         database = connection
+        return connection
+    }
+
+    /// A session with this worker's lock and statement timeouts.
+    private func connect() throws(PostgresError) -> PostgresConnection {
+        let connection = try PostgresConnection(conninfo: configuration.databaseURL)
+        try connection.query(
+            "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+            ["\(configuration.lockTimeout.milliseconds)ms", "\(configuration.statementTimeout.milliseconds)ms"])
         return connection
     }
 
     // MARK: - Settling
 
-    func settle(_ messages: [JetStreamMessage], _ outcomes: [MessageOutcome], applySeconds: Double?, stop: StopSignal) {
-        var acked = 0
-        var naked = 0
-        var deadLettered: [String] = []
+    func settle(_ messages: [JetStreamMessage], _ outcomes: [MessageOutcome], applySeconds: Double?) {
+        var settled = SettledBatch()
+        settled.applySeconds = applySeconds
         for (message, outcome) in zip(messages, outcomes) {
             let settlement = configuration.settlement.settle(
                 outcome, deliveryCount: message.metadata.deliveryCount, unitRandom: Double.random(in: 0..<1))
@@ -251,20 +271,25 @@ public final class ConsumerWorker {
                 switch settlement {
                 case .ack:
                     try nats.ack(message)
-                    acked += 1
+                    if outcome == .parked { settled.parked += 1 } else { settled.acked += 1 }
                 case .nak(let delay):
                     try nats.nak(message, delay: delay)
-                    naked += 1
+                    settled.naked += 1
                     logger.debug(
                         "message will be redelivered",
-                        metadata: metadata(of: message).merging(["delay_ms": "\(delay.components.seconds * 1000)"]) {
-                            $1
-                        })
+                        metadata: metadata(of: message).merging(["delay_ms": "\(delay.milliseconds)"]) { $1 })
                 case .deadLetter(let reason, let detail):
-                    if try deadLetter(message, reason: reason, detail: detail, stop: stop) {
-                        deadLettered.append(reason)
-                    } else {
-                        naked += 1
+                    switch deadLetters.deadLetter(message, reason: reason, detail: detail) {
+                    case .stored(let stored):
+                        logger.warning(
+                            "message dead-lettered",
+                            metadata: metadata(of: message).merging([
+                                "reason": "\(reason)", "detail": "\(DeadLetter.headerLine(detail))",
+                                "body_omitted": "\(stored.bodyOmitted)", "duplicate": "\(stored.ack.duplicate)",
+                            ]) { $1 })
+                        if !stored.ack.duplicate { settled.deadLettered.append(reason) }
+                    case .setAside:
+                        settled.setAside += 1
                     }
                 }
             } catch {
@@ -273,47 +298,26 @@ public final class ConsumerWorker {
                 logger.warning("settling failed", metadata: metadata(of: message).merging(["error": "\(error)"]) { $1 })
             }
         }
-        do {
-            try nats.flush()
-        } catch {
-            logger.warning(
-                "flushing acks failed; unacked messages will be redelivered", metadata: ["error": "\(error)"])
-        }
-        observer.settled(
-            role: configuration.role, acked: acked, naked: naked, deadLettered: deadLettered, applySeconds: applySeconds
-        )
+        observer.settled(role: configuration.role, loop: configuration.loop, outcome: settled)
+        if settled.setAside > 0 { reportDeadLetterBacklog() }
     }
 
-    /// Publishes the dead letter, waits for JetStream's PubAck, then terms the original. Retries
-    /// the publish while NATS is unreachable; if shutdown comes first, naks instead (never terms a
-    /// message whose dead letter is not stored). Returns whether it was dead-lettered.
-    private func deadLetter(
-        _ message: JetStreamMessage, reason: String, detail: String, stop: StopSignal
-    ) throws(NATSError) -> Bool {
-        let letter = DeadLetter.message(for: message, reason: reason, detail: detail)
-        var backoff = Backoff()
-        while true {
-            do {
-                _ = try nats.publish(subject: letter.subject, headers: letter.headers, body: letter.body)
-                break
-            } catch {
-                logger.warning(
-                    "publishing a dead letter failed; retrying",
-                    metadata: metadata(of: message).merging(["error": "\(error)"]) { $1 })
-                try? nats.inProgress(message)
-                if stop.sleep(backoff.next()) {
-                    try nats.nak(message)
-                    return false
-                }
-            }
+    /// Retries dead letters that were set aside, keeps them alive, and reports the backlog.
+    private func serviceDeadLetters() {
+        guard deadLetters.count > 0 else { return }
+        let stored = deadLetters.service()
+        if !stored.isEmpty {
+            var settled = SettledBatch()
+            settled.deadLettered = stored.filter { !$0.stored.ack.duplicate }.map(\.reason)
+            observer.settled(role: configuration.role, loop: configuration.loop, outcome: settled)
         }
-        try nats.term(message)
-        logger.warning(
-            "message dead-lettered",
-            metadata: metadata(of: message).merging([
-                "reason": "\(reason)", "detail": "\(DeadLetter.headerLine(detail))",
-            ]) { $1 })
-        return true
+        reportDeadLetterBacklog()
+    }
+
+    private func reportDeadLetterBacklog() {
+        observer.deadLettersWaiting(
+            role: configuration.role, loop: configuration.loop, count: deadLetters.count,
+            failure: deadLetters.lastFailure.map { "\($0)" })
     }
 
     private func metadata(of message: JetStreamMessage) -> Logger.Metadata {
@@ -328,50 +332,23 @@ public final class ConsumerWorker {
     }
 }
 
+extension MessageOrigin {
+    init(_ message: JetStreamMessage) {
+        self.init(
+            subject: message.subject, stream: message.metadata.stream,
+            streamSequence: message.metadata.streamSequence, deliveries: message.metadata.deliveryCount,
+            headers: message.headers.map { (name: $0.name, value: $0.value) }, body: message.body)
+    }
+}
+
 extension MessageOutcome {
     init(_ outcome: ApplyOutcome) {
         switch outcome {
         case .applied: self = .applied
         case .duplicate: self = .duplicate
+        case .parked: self = .parked
         case .rejected(let reason, let detail): self = .rejected(reason: reason.rawValue, detail: detail)
         case .retryLater(let detail): self = .retryLater(detail: detail)
         }
-    }
-}
-
-/// W3C trace context: `traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`.
-public enum TraceContext {
-    public static func traceID(fromTraceparent header: String?) -> String? {
-        guard let header else { return nil }
-        let parts = header.split(separator: "-")
-        guard parts.count >= 4, parts[1].count == 32, parts[1].allSatisfy(\.isHexDigit),
-            parts[1] != "00000000000000000000000000000000"
-        else { return nil }
-        return parts[1].lowercased()
-    }
-}
-
-/// Exponential backoff with jitter: 250 ms doubling to 10 s.
-public struct Backoff: Sendable {
-    private var attempt = 0
-    public var base: Duration
-    public var cap: Duration
-
-    public init(base: Duration = .milliseconds(250), cap: Duration = .seconds(10)) {
-        self.base = base
-        self.cap = cap
-    }
-
-    public mutating func next() -> Duration {
-        defer { attempt += 1 }
-        let ceiling = min(cap, base * (1 << min(attempt, 16)))
-        return ceiling * Double.random(in: 0.5...1.0)
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
     }
 }

@@ -10,6 +10,9 @@ import NATSKit
 /// Replay of one dead letter: publish the original body to `Deadletter-Subject` with the original
 /// headers minus `Deadletter-*` and the original `Nats-Msg-Id`, under `Nats-Msg-Id: replay-{seq}`
 /// (seq = the dead letter's sequence in DEADLETTER), await the PubAck, then delete the dead letter.
+/// The producer's id travels along in `Banditd-Original-Msg-Id`, so a replay that is dead-lettered
+/// again still names it in `Deadletter-Original-Msg-Id` (not `replay-{seq}`), however often it is
+/// replayed.
 /// Interrupted between the publish and the delete, the dead letter is still there and is replayed
 /// again by the next run: inside the stream's duplicate window (2 min) JetStream drops the second
 /// publish as a duplicate; after it, the copy is stored but its `event_id` is already in
@@ -107,13 +110,23 @@ public struct DeadLetterArchive {
 
     public static func replayMessageID(_ deadLetterSequence: UInt64) -> String { "replay-\(deadLetterSequence)" }
 
+    /// The header a replay carries the producer's `Nats-Msg-Id` in (from the dead letter's
+    /// `Deadletter-Original-Msg-Id`); ``DeadLetter`` prefers it to the replay's own id.
+    public static let originalMessageIDHeader = "Banditd-Original-Msg-Id"
+
     /// The message a replay publishes: original subject and body, original headers without the
-    /// `Deadletter-*` ones and without the original `Nats-Msg-Id`, a fresh deterministic id.
+    /// `Deadletter-*` ones and without the original `Nats-Msg-Id`, a fresh deterministic id, and the
+    /// producer's id in `Banditd-Original-Msg-Id`.
     public static func replayMessage(for entry: Entry) -> NATSConnection.OutgoingMessage {
         var headers = NATSHeaders()
         for field in entry.message.headers
-        where !field.name.lowercased().hasPrefix("deadletter-") && field.name.lowercased() != "nats-msg-id" {
+        where !field.name.lowercased().hasPrefix("deadletter-") && field.name.lowercased() != "nats-msg-id"
+            && field.name.lowercased() != originalMessageIDHeader.lowercased()
+        {
             headers.add(field.name, field.value)
+        }
+        if let producerID = entry.message.headers["Deadletter-Original-Msg-Id"] {
+            headers.set(originalMessageIDHeader, producerID)
         }
         headers.set("Nats-Msg-Id", replayMessageID(entry.sequence))
         return NATSConnection.OutgoingMessage(

@@ -4,6 +4,8 @@ public enum MessageOutcome: Sendable, Equatable {
     case applied
     /// Its event_id was already in the ledger: acked without a second effect.
     case duplicate
+    /// A reward kept in PostgreSQL until its decision arrives: acked (its ledger row is written).
+    case parked
     /// It can never be applied (bad JSON, a rule broken, a reward for a rewarded decision…).
     case rejected(reason: String, detail: String)
     /// It may apply later (its decision is not yet seen): redeliver after a delay.
@@ -29,7 +31,7 @@ public enum Settlement: Sendable, Equatable {
 ///   and the last error, because the server would otherwise drop it silently.
 ///
 /// Infrastructure failures (database unreachable) are not outcomes: the worker holds the batch
-/// and retries it without spending the delivery budget (see `BatchProcessor`).
+/// and retries it without spending the delivery budget (see `OutageHold`).
 public struct SettlementPolicy: Sendable, Equatable {
     /// JetStream's max_deliver for the consumer.
     public var maxDeliver: Int
@@ -56,7 +58,7 @@ public struct SettlementPolicy: Sendable, Equatable {
     ///   - unitRandom: a number in [0, 1) for the jitter (injected so tests are exact).
     public func settle(_ outcome: MessageOutcome, deliveryCount: Int, unitRandom: Double) -> Settlement {
         switch outcome {
-        case .applied, .duplicate:
+        case .applied, .duplicate, .parked:
             return .ack
         case .rejected(let reason, let detail):
             return .deadLetter(reason: reason, detail: detail)

@@ -102,6 +102,9 @@ public final class NATSConnection: @unchecked Sendable {
 
     public var isConnected: Bool { natsConnection_Status(handle) == NATS_CONN_STATUS_CONNECTED }
 
+    /// The largest message (headers + body) the server accepts, as it announced on connect.
+    public var maxPayload: Int { Int(natsConnection_GetMaxPayload(handle)) }
+
     /// The URL of the server we are connected to now, if any.
     public var connectedURL: String? {
         var buffer = [CChar](repeating: 0, count: 512)

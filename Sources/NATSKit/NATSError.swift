@@ -38,6 +38,9 @@ public struct NATSError: Error, Sendable, CustomStringConvertible {
     /// No server could be reached (refused, down): worth retrying, unlike an authorization error.
     public var isNoServer: Bool { origin == .library(status: NATS_NO_SERVER.rawValue) }
 
+    /// The message (headers + body) is larger than the server's max_payload.
+    public var isMaxPayload: Bool { origin == .library(status: NATS_MAX_PAYLOAD.rawValue) }
+
     /// The connection is closed for good (not merely reconnecting).
     public var isConnectionClosed: Bool { origin == .library(status: NATS_CONNECTION_CLOSED.rawValue) }
 

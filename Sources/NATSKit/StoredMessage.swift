@@ -40,19 +40,7 @@ public struct StoredMessage: Sendable, Equatable {
     }
 
     /// Parses a NATS header block (`NATS/1.0\r\nName: value\r\n…\r\n\r\n`, as `hdrs` carries it).
-    /// The version line (with an optional status) is skipped; repeated names are kept in order.
     static func parseHeaderBlock(_ bytes: [UInt8]) -> NATSHeaders {
-        var headers = NATSHeaders()
-        let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.components(separatedBy: "\r\n")
-        guard !lines.isEmpty else { return headers }
-        lines.removeFirst()  // NATS/1.0 [status]
-        for line in lines where !line.isEmpty {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = String(line[..<colon])
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            headers.add(name, value)
-        }
-        return headers
+        NATSHeaders(headerBlock: bytes)
     }
 }

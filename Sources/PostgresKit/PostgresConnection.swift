@@ -5,6 +5,10 @@ import Foundation
 /// threads, so each worker owns one.
 public final class PostgresConnection {
     private var handle: OpaquePointer?
+    /// Statements prepared on this session by `pipeline`, by SQL text: planned once, not per batch.
+    private var prepared: [String: String] = [:]
+    /// Names are never reused on a session, whatever became of an earlier prepare.
+    private var preparedCount = 0
     private let conninfo: String
 
     /// Connects with a conninfo string (`host=… dbname=…`) or a URI (`postgresql://…`).
@@ -20,6 +24,8 @@ public final class PostgresConnection {
     public func close() {
         if let handle { PQfinish(handle) }
         handle = nil
+        prepared = [:]
+        preparedCount = 0
     }
 
     public var isOpen: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
@@ -27,6 +33,7 @@ public final class PostgresConnection {
     /// Drops the connection and opens a new one with the same conninfo.
     public func reconnect() throws(PostgresError) {
         close()
+        prepared = [:]
         handle = try Self.connect(conninfo)
     }
 
@@ -48,6 +55,125 @@ public final class PostgresConnection {
     @discardableResult
     public func execute(_ sql: SQL, _ binds: [String?] = []) throws(PostgresError) -> Int {
         try query(sql, binds).affectedRows
+    }
+
+    /// Runs one statement with binary parameters and returns its result in binary format.
+    @discardableResult
+    public func query(_ sql: SQL, values: [PostgresValue]) throws(PostgresError) -> PostgresResult {
+        let handle = try openHandle(for: "query")
+        let result = Self.withParameters(values) { count, types, pointers, lengths, formats in
+            PQexecParams(handle, sql.text, count, types, pointers, lengths, formats, 1)
+        }
+        return try consumeBinary(result, operation: "query")
+    }
+
+    /// Sends every statement, then one sync, and reads the results in order: one round trip for
+    /// the lot (libpq pipeline mode). Statements run in order; the first failure aborts the rest
+    /// up to the sync, and is thrown once every result has been read. Inside an explicit
+    /// transaction (a `BEGIN` statement) a failure leaves it failed: roll it back.
+    ///
+    /// The connection is in blocking mode: the server may start sending results while we still
+    /// send. Keep statements whose results are large last, so that only the sync is still to be
+    /// sent when they are produced.
+    public func pipeline(_ statements: [PostgresStatement]) throws(PostgresError) -> [PostgresResult] {
+        guard !statements.isEmpty else { return [] }
+        let handle = try openHandle(for: "pipeline")
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PostgresError(
+                operation: "pipeline", sqlState: nil, message: Self.libpqMessage(PQerrorMessage(handle)),
+                connectionLost: !isOpen)
+        }
+        defer { _ = PQexitPipelineMode(handle) }
+        // Each statement is prepared on the session the first time it is seen (in the same
+        // pipeline), then executed by name: the server parses and plans it once per session.
+        var preparing: [Int: String] = [:]
+        var preparingByText: [String: String] = [:]
+        for (index, statement) in statements.enumerated() {
+            let name: String
+            if let known = prepared[statement.sql.text] ?? preparingByText[statement.sql.text] {
+                name = known
+            } else {
+                preparedCount += 1
+                name = "banditd_\(preparedCount)"
+                preparingByText[statement.sql.text] = name
+                let types = statement.values.map { Oid($0.type.rawValue) }
+                guard PQsendPrepare(handle, name, statement.sql.text, Int32(types.count), types) == 1 else {
+                    throw lostInPipeline(handle)
+                }
+                preparing[index] = name
+            }
+            let sent = Self.withParameters(statement.values) { count, _, pointers, lengths, formats in
+                PQsendQueryPrepared(handle, name, count, pointers, lengths, formats, 1)
+            }
+            guard sent == 1 else { throw lostInPipeline(handle) }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw lostInPipeline(handle) }
+
+        var results: [PostgresResult] = []
+        results.reserveCapacity(statements.count)
+        var firstError: PostgresError?
+        /// Reads one command's results up to its terminating NULL; returns its status and result.
+        func next() throws(PostgresError) -> OpaquePointer {
+            guard let result = PQgetResult(handle) else { throw lostInPipeline(handle) }
+            // Each command's results end with a NULL.
+            while let extra = PQgetResult(handle) {
+                let status = PQresultStatus(extra)
+                PQclear(extra)
+                if status == PGRES_PIPELINE_SYNC {
+                    PQclear(result)
+                    throw PostgresError(
+                        operation: "pipeline", sqlState: nil, message: "the pipeline ended before every result came",
+                        connectionLost: !isOpen)
+                }
+            }
+            return result
+        }
+        for index in statements.indices {
+            if let name = preparing[index] {
+                let result = try next()
+                let status = PQresultStatus(result)
+                if status == PGRES_COMMAND_OK {
+                    prepared[statements[index].sql.text] = name
+                    PQclear(result)
+                } else if status == PGRES_PIPELINE_ABORTED {
+                    PQclear(result)
+                } else if firstError == nil {
+                    firstError = error(from: result, operation: "prepare")
+                } else {
+                    PQclear(result)
+                }
+            }
+            let result = try next()
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                results.append(PostgresResult(owning: result))
+            case PGRES_PIPELINE_ABORTED:
+                PQclear(result)
+            default:
+                if firstError == nil {
+                    firstError = error(from: result, operation: "query")
+                } else {
+                    PQclear(result)
+                }
+            }
+        }
+        guard let sync = PQgetResult(handle) else { throw lostInPipeline(handle) }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        guard synced else {
+            throw PostgresError(
+                operation: "pipeline", sqlState: nil, message: "expected the end of the pipeline",
+                connectionLost: !isOpen)
+        }
+        if let firstError { throw firstError }
+        return results
+    }
+
+    /// Whether the session is inside a transaction block (also a failed one).
+    public var inTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
     }
 
     /// Runs a script of several statements without parameters (`PQexec`): migrations only.
@@ -160,6 +286,76 @@ public final class PostgresConnection {
                 detail: field(banditd_PG_DIAG_MESSAGE_DETAIL), hint: field(banditd_PG_DIAG_MESSAGE_HINT),
                 constraint: field(banditd_PG_DIAG_CONSTRAINT_NAME), connectionLost: !isOpen)
         }
+    }
+
+    private func consumeBinary(_ result: OpaquePointer?, operation: String) throws(PostgresError) -> PostgresResult {
+        guard let result else {
+            let message = handle.map { Self.libpqMessage(PQerrorMessage($0)) } ?? "no result"
+            throw PostgresError(operation: operation, sqlState: nil, message: message, connectionLost: !isOpen)
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return PostgresResult(owning: result)
+        default:
+            throw error(from: result, operation: operation)
+        }
+    }
+
+    /// The error of a failed result (which it clears).
+    private func error(from result: OpaquePointer, operation: String) -> PostgresError {
+        defer { PQclear(result) }
+        func field(_ code: Int32) -> String? {
+            PQresultErrorField(result, code).map { String(cString: $0) }
+        }
+        let sqlState = field(banditd_PG_DIAG_SQLSTATE).map(SQLState.init(rawValue:))
+        let message =
+            field(banditd_PG_DIAG_MESSAGE_PRIMARY)
+            ?? handle.map { Self.libpqMessage(PQerrorMessage($0)) } ?? "unknown error"
+        return PostgresError(
+            operation: operation, sqlState: sqlState, message: message,
+            detail: field(banditd_PG_DIAG_MESSAGE_DETAIL), hint: field(banditd_PG_DIAG_MESSAGE_HINT),
+            constraint: field(banditd_PG_DIAG_CONSTRAINT_NAME), connectionLost: !isOpen)
+    }
+
+    private func lostInPipeline(_ handle: OpaquePointer) -> PostgresError {
+        PostgresError(
+            operation: "pipeline", sqlState: nil, message: Self.libpqMessage(PQerrorMessage(handle)),
+            connectionLost: true)
+    }
+
+    /// Binary parameters as libpq takes them: types, value pointers, lengths, formats (all 1).
+    private static func withParameters<R>(
+        _ values: [PostgresValue],
+        _ body: (
+            Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?,
+            UnsafePointer<Int32>?
+        ) -> R
+    ) -> R {
+        let types = values.map { Oid($0.type.rawValue) }
+        let lengths = values.map { Int32($0.bytes?.count ?? 0) }
+        let formats = [Int32](repeating: 1, count: values.count)
+        // The bytes stay alive in `values` for the call; libpq copies them before returning.
+        var pointers: [UnsafePointer<CChar>?] = []
+        pointers.reserveCapacity(values.count)
+        func collect(_ index: Int) -> R {
+            if index == values.count {
+                return pointers.withUnsafeBufferPointer { pointerBuffer in
+                    body(Int32(values.count), types, pointerBuffer.baseAddress, lengths, formats)
+                }
+            }
+            guard let bytes = values[index].bytes else {
+                pointers.append(nil)
+                return collect(index + 1)
+            }
+            return bytes.withUnsafeBufferPointer { buffer in
+                // A zero-length value still needs a non-NULL pointer (NULL means SQL NULL).
+                pointers.append(
+                    UnsafeRawPointer(buffer.baseAddress ?? ("" as StaticString).utf8Start).assumingMemoryBound(
+                        to: CChar.self))
+                return collect(index + 1)
+            }
+        }
+        return collect(0)
     }
 
     static func libpqMessage(_ text: UnsafePointer<CChar>?) -> String {

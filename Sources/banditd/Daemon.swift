@@ -82,8 +82,9 @@ struct Daemon: Service {
                     maxWait: configuration.processing.maxWait, ackWait: configuration.nats.ackWait,
                     databaseURL: configuration.postgres.url,
                     settlement: SettlementPolicy(maxDeliver: configuration.nats.maxDeliver))
-                let loop = DaemonObserver.loopName(role: spec.role, worker: index)
+                let loop = workerConfiguration.loop
                 watchdog.register(loop: loop)
+                watchdog.register(loop: loop + "-fetch")
                 workers.start(name: "banditd-\(loop)", stop: stop, logger: logger) { [logger] in
                     let worker = try ConsumerWorker(
                         configuration: workerConfiguration, nats: nats, decoder: decoder, observer: observer,
@@ -97,6 +98,7 @@ struct Daemon: Service {
                     return worker
                 } finished: {
                     watchdog.unregister(loop: loop)
+                    watchdog.unregister(loop: loop + "-fetch")
                 }
             }
         }
@@ -107,6 +109,32 @@ struct Daemon: Service {
             throw DaemonError(
                 message: "a worker could not bind its consumer: \(workers.failures.joined(separator: "; "))")
         }
+        // Background job: parked rewards (joined when their decision lands, dead-lettered when
+        // their wait is over). Runs like a worker: a thread, the watchdog watching it.
+        let sweeperConfiguration = ParkedRewardSweeper.Configuration(
+            databaseURL: configuration.postgres.url, earlyRewardWait: configuration.processing.earlyRewardWait,
+            statementTimeout: configuration.nats.ackWait / 3)
+        watchdog.register(loop: ParkedRewardSweeper.loop)
+        let jobs = BackgroundJobs()
+        jobs.start(name: "banditd-\(ParkedRewardSweeper.loop)") { [logger] in
+            ParkedRewardSweeper(
+                configuration: sweeperConfiguration, nats: nats, observer: observer,
+                signalsHeld: { health.isHolding(.signals) }, logger: logger
+            ).run(stop: stop)
+        }
+
+        // Background job: messages whose deliveries ran out while no daemon processed them.
+        let recoveryConfiguration = MaxDeliveriesRecovery.Configuration(
+            stream: topology.recoveryConsumer.stream,
+            consumer: topology.recoveryConsumer.configuration.durableName ?? "",
+            databaseURL: configuration.postgres.url, statementTimeout: configuration.nats.ackWait / 3)
+        watchdog.register(loop: MaxDeliveriesRecovery.loop)
+        jobs.start(name: "banditd-\(MaxDeliveriesRecovery.loop)") { [logger] in
+            MaxDeliveriesRecovery(
+                configuration: recoveryConfiguration, nats: nats, decoder: decoder, observer: observer, logger: logger
+            ).run(stop: stop)
+        }
+
         health.markReady()
         _ = try? notifier.ready(status: health.statusLine())
         logger.info("ready", metadata: ["workers": "\(workers.count)"])
@@ -155,6 +183,7 @@ struct Daemon: Service {
         _ = try? notifier.stopping(status: "stopping: settling in-flight messages")
         logger.info("stopping: settling in-flight messages")
         let clean = workers.join(timeout: configuration.processing.shutdownGrace)
+        _ = jobs.join(timeout: .seconds(5))
         if !clean {
             logger.warning("shutdown grace ran out; unsettled messages are redelivered after ack wait")
         }
@@ -163,7 +192,8 @@ struct Daemon: Service {
     }
 
     /// Connects, retrying with backoff while the server is unreachable; any other failure (a wrong
-    /// password, a bad conninfo) is fatal at once. Returns nil if shutdown was requested meanwhile.
+    /// password, a bad conninfo, an unknown database or role) is a ``ConfigurationFailure`` at once
+    /// (exit 78). Returns nil if shutdown was requested meanwhile.
     private func connectPostgres(stop: StopSignal) throws -> PostgresConnection? {
         var backoff = Backoff()
         while !stop.isRequested {
@@ -174,10 +204,14 @@ struct Daemon: Service {
                     metadata: ["postgres": "\(PostgresConninfo.redacted(configuration.postgres.url))"])
                 return connection
             } catch {
-                guard error.category == .connection else { throw error }
+                guard PostgresConnectFailure.classify(error, conninfo: configuration.postgres.url) == .unreachable
+                else {
+                    throw ConfigurationFailure("cannot connect to PostgreSQL with this configuration: \(error)")
+                }
                 let delay = backoff.next()
                 logger.warning(
-                    "PostgreSQL unreachable, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                    "PostgreSQL unreachable, retrying",
+                    metadata: ["error": "\(error)", "retry_in_ms": .milliseconds(delay)])
                 if stop.sleep(delay) { return nil }
             }
         }
@@ -211,9 +245,12 @@ struct Daemon: Service {
                 logger.info("connected to NATS", metadata: ["url": "\(connection.connectedURL ?? "?")"])
                 return connection
             } catch {
-                guard error.isNoServer else { throw error }
+                guard NATSConnectFailure.classify(error, servers: configuration.nats.servers) == .unreachable else {
+                    throw ConfigurationFailure("cannot connect to NATS with this configuration: \(error)")
+                }
                 let delay = backoff.next()
-                logger.warning("NATS unreachable, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                logger.warning(
+                    "NATS unreachable, retrying", metadata: ["error": "\(error)", "retry_in_ms": .milliseconds(delay)])
                 if stop.sleep(delay) { return nil }
             }
         }
@@ -224,6 +261,26 @@ struct Daemon: Service {
 struct DaemonError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
+}
+
+/// Threads of the background jobs (e.g. the parked-reward sweeper): each runs until stop.
+final class BackgroundJobs: Sendable {
+    private let group = DispatchGroup()
+
+    func start(name: String, _ body: @escaping @Sendable () -> Void) {
+        group.enter()
+        let thread = Thread { [group] in
+            body()
+            group.leave()
+        }
+        thread.name = name
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+
+    func join(timeout: Duration) -> Bool {
+        group.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds) * 1000)) == .success
+    }
 }
 
 /// The worker threads: each builds its `ConsumerWorker` on itself (a worker belongs to the thread

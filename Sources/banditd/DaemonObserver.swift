@@ -1,5 +1,6 @@
 import BanditOperations
 import BanditWorker
+import Foundation
 
 /// Feeds what the workers report into metrics, health and the watchdog.
 struct DaemonObserver: WorkerObserver {
@@ -7,10 +8,12 @@ struct DaemonObserver: WorkerObserver {
     let watchdog: ProgressWatchdog
     let notifier: SystemdNotifier
 
-    static func loopName(role: String, worker: Int) -> String { "\(role)-\(worker)" }
+    func loopBeat(_ loop: String) {
+        watchdog.beat(loop: loop)
+    }
 
-    func loopBeat(role: String, worker: Int) {
-        watchdog.beat(loop: Self.loopName(role: role, worker: worker))
+    func loopEnded(_ loop: String) {
+        watchdog.unregister(loop: loop)
     }
 
     func fetched(role: String, count: Int, redelivered: Int) {
@@ -19,12 +22,39 @@ struct DaemonObserver: WorkerObserver {
         if redelivered > 0 { health.metrics.recordRedelivered(consumer, count: redelivered) }
     }
 
-    func settled(role: String, acked: Int, naked: Int, deadLettered: [String], applySeconds: Double?) {
+    func settled(role: String, loop: String, outcome: SettledBatch) {
         guard let consumer = ConsumerRole(rawValue: role) else { return }
-        if acked > 0 { health.metrics.recordProcessed(consumer, count: acked) }
-        if naked + deadLettered.count > 0 { health.metrics.recordErrors(consumer, count: naked + deadLettered.count) }
-        for reason in deadLettered { health.metrics.recordDeadLettered(consumer, reason: reason) }
-        if let applySeconds { health.metrics.recordApply(consumer, duration: .seconds(applySeconds)) }
+        health.updateWorker(loop, consumer: consumer) { $0.lastProgressAt = Date() }
+        if outcome.acked > 0 { health.metrics.recordProcessed(consumer, count: outcome.acked) }
+        if outcome.parked > 0 { health.metrics.recordParked(consumer, count: outcome.parked) }
+        let errors = outcome.naked + outcome.deadLettered.count + outcome.setAside
+        if errors > 0 { health.metrics.recordErrors(consumer, count: errors) }
+        for reason in outcome.deadLettered { health.metrics.recordDeadLettered(consumer, reason: reason) }
+        if let applySeconds = outcome.applySeconds {
+            health.metrics.recordApply(consumer, duration: .seconds(applySeconds))
+        }
+    }
+
+    func holding(role: String, loop: String, since: Date?, reason: HoldReason?) {
+        guard let consumer = ConsumerRole(rawValue: role) else { return }
+        let before = health.status
+        health.updateWorker(loop, consumer: consumer) { worker in
+            worker.holdingSince = since
+            worker.holdCode = reason?.kind.rawValue
+            worker.holdReason = reason.map { "\($0)" }
+            if since == nil { worker.lastProgressAt = Date() }
+        }
+        if health.status != before { _ = try? notifier.status(health.statusLine()) }
+    }
+
+    func deadLettersWaiting(role: String, loop: String, count: Int, failure: String?) {
+        guard let consumer = ConsumerRole(rawValue: role) else { return }
+        let before = health.status
+        health.updateWorker(loop, consumer: consumer) { worker in
+            worker.deadLettersWaiting = count
+            worker.deadLetterFailure = count > 0 ? failure : nil
+        }
+        if health.status != before { _ = try? notifier.status(health.statusLine()) }
     }
 
     func database(connected: Bool, reconnected: Bool) {

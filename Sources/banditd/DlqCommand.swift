@@ -56,7 +56,9 @@ struct DlqCommand: ParsableCommand {
             discussion: """
                 Each selected dead letter's original body goes to its Deadletter-Subject with its original \
                 headers (without the Deadletter-* ones and the original Nats-Msg-Id) and Nats-Msg-Id \
-                replay-{dead-letter sequence}; after JetStream's PubAck the dead letter is deleted. Safe to \
+                replay-{dead-letter sequence}; the producer's id goes along in Banditd-Original-Msg-Id, so a \
+                replay that is dead-lettered again keeps it in Deadletter-Original-Msg-Id. After \
+                JetStream's PubAck the dead letter is deleted. Safe to \
                 run again after an interruption: a replay published twice is a JetStream duplicate inside \
                 the duplicate window, and after it a ledger duplicate (its event_id applies once).
                 """

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -22,9 +23,11 @@ import Testing
 
     func withServer(
         clientTimeout: Duration = .milliseconds(300),
+        maximumClients: Int = 128,
         _ body: (HealthSocketServer) throws -> Void
     ) throws {
-        let server = HealthSocketServer(path: path, health: state, clientTimeout: clientTimeout)
+        let server = HealthSocketServer(
+            path: path, health: state, clientTimeout: clientTimeout, maximumClients: maximumClients)
         try server.start()
         defer {
             server.stop()
@@ -86,6 +89,64 @@ import Testing
             #expect(ContinuousClock.now - started < .seconds(3))
             // The silent client is answered as if it had asked for health once its time is up.
             #expect(try silent.readToEnd() == state.healthJSON() + "\n")
+        }
+    }
+
+    @Test func aClientIsAnsweredAtOnceWhileFiftySilentClientsAreConnected() throws {
+        // Served one at a time, the fiftieth silent client would be done after 50 × 3 s.
+        try withServer(clientTimeout: .seconds(3)) { _ throws in
+            let silent = try (0..<50).map { _ in try RawClient(path: path) }
+            let started = ContinuousClock.now
+            for _ in 0..<5 { #expect(try ask("health\n") == state.healthJSON() + "\n") }
+            #expect(try ask("metrics\n") == state.prometheusText())
+            #expect(ContinuousClock.now - started < .seconds(2), "answered only after a silent client's time")
+            // Each silent client still gets health once its own time is up, all of them together.
+            for client in silent { #expect(try client.readToEnd(timeout: .seconds(10)) == state.healthJSON() + "\n") }
+            #expect(ContinuousClock.now - started < .seconds(10))
+        }
+    }
+
+    @Test func pastTheConnectionLimitTheOldestSilentClientIsAnsweredAndClosed() throws {
+        try withServer(clientTimeout: .seconds(30), maximumClients: 8) { _ throws in
+            let silent = try (0..<20).map { _ in try RawClient(path: path) }
+            #expect(try ask("health\n") == state.healthJSON() + "\n")
+            // 21 connections for 8 places: the 13 oldest were answered (health) and closed at once,
+            // long before their 30 s were up; the 7 newest and the asking client held the places.
+            for client in silent.prefix(13) {
+                #expect(try client.readToEnd(timeout: .seconds(5)) == state.healthJSON() + "\n")
+            }
+            for client in silent.suffix(7) { #expect(!TestSockets.waitReadable(client.descriptor, timeout: .zero)) }
+        }
+    }
+
+    @Test func aPersistentFloodOfSilentClientsNeverKeepsAClientWaiting() throws {
+        try withServer(clientTimeout: .seconds(1), maximumClients: 32) { _ throws in
+            let flooding = Mutex(true)
+            let flooded = Mutex(0)
+            let path = self.path
+            let flood = Thread {
+                var open: [RawClient] = []
+                while flooding.withLock({ $0 }) {
+                    if let client = try? RawClient(path: path) {
+                        open.append(client)
+                        flooded.withLock { $0 += 1 }
+                    }
+                    if open.count > 200 { open.removeFirst(100) }
+                    usleep(500)
+                }
+            }
+            flood.start()
+            defer { flooding.withLock { $0 = false } }
+            let started = ContinuousClock.now
+            var slowest = Duration.zero
+            while ContinuousClock.now - started < .seconds(3) {
+                let asked = ContinuousClock.now
+                #expect(try ask("health\n") == state.healthJSON() + "\n")
+                slowest = max(slowest, ContinuousClock.now - asked)
+                usleep(50_000)
+            }
+            #expect(flooded.withLock { $0 } > 100)
+            #expect(slowest < .seconds(1), "a client waited \(slowest) during the flood")
         }
     }
 

@@ -10,6 +10,8 @@ import Testing
         HealthState(version: "1.0.0", uptime: { .milliseconds(12_500) })
     }
 
+    /// The contract's members come first, byte for byte as in CONTRACT section 7; what each worker
+    /// loop is doing follows as one more member, `workers` (readers ignore members they do not know).
     @Test func healthJSONMatchesTheContractExampleByteForByte() {
         let state = makeState()
         state.setNATSConnected(true)
@@ -23,8 +25,50 @@ import Testing
                 + #""nats":{"connected":true,"consumers":{"#
                 + #""signals":{"last_msg_ts":"2026-04-25T10:00:00Z","processed":42,"errors":0,"redelivered":0,"dead_lettered":0},"#
                 + #""feedback":{"last_msg_ts":null,"processed":0,"errors":0,"redelivered":0,"dead_lettered":0}}},"#
-                + #""postgres":{"connected":true}}"#
+                + #""postgres":{"connected":true},"workers":{}}"#
         )
+    }
+
+    @Test func aHoldingWorkerMakesTheDaemonDegradedAndSaysSinceWhenAndWhy() {
+        let state = makeState()
+        state.setNATSConnected(true)
+        state.setPostgresConnected(true)
+        state.markReady()
+        #expect(state.status == .ready)
+        state.updateWorker("signals-0", consumer: .signals) {
+            $0.holdingSince = Self.contractTime
+            $0.holdCode = "postgres_lock_timeout"
+            $0.holdReason = "lock timeout (SQLSTATE 55P03)"
+        }
+        #expect(state.status == .degraded)
+        #expect(state.isHolding(.signals))
+        #expect(!state.isHolding(.feedback))
+        #expect(
+            state.healthJSON().hasSuffix(
+                #""workers":{"signals-0":{"consumer":"signals","last_progress_ts":null,"#
+                    + #""holding":{"since":"2026-04-25T10:00:00Z","code":"postgres_lock_timeout","#
+                    + #""reason":"lock timeout (SQLSTATE 55P03)"},"dead_letters_waiting":0,"dead_letter_failure":null}}}"#
+            ))
+        #expect(state.statusLine() == "degraded: signals-0 holding: lock timeout (SQLSTATE 55P03)")
+        #expect(state.prometheusText().contains(#"banditd_worker_holding{consumer="signals",worker="signals-0"} 1"#))
+        state.updateWorker("signals-0", consumer: .signals) { $0.holdingSince = nil }
+        #expect(state.status == .ready)
+    }
+
+    @Test func deadLettersThatCannotBeStoredMakeTheDaemonDegraded() {
+        let state = makeState()
+        state.setNATSConnected(true)
+        state.setPostgresConnected(true)
+        state.markReady()
+        state.updateWorker("feedback-0", consumer: .feedback) {
+            $0.deadLettersWaiting = 3
+            $0.deadLetterFailure = "the DEADLETTER stream refuses dead letters: maximum messages exceeded"
+        }
+        #expect(state.status == .degraded)
+        #expect(state.statusLine() == "degraded: feedback-0: 3 dead letter(s) not stored")
+        #expect(state.healthJSON().contains(#""dead_letters_waiting":3,"#))
+        state.updateWorker("feedback-0", consumer: .feedback) { $0.deadLettersWaiting = 0 }
+        #expect(state.status == .ready)
     }
 
     @Test func statusIsStartingUntilMarkedReadyEvenWhenConnected() {
@@ -39,7 +83,7 @@ import Testing
                 + #""nats":{"connected":true,"consumers":{"#
                 + #""signals":{"last_msg_ts":null,"processed":0,"errors":0,"redelivered":0,"dead_lettered":0},"#
                 + #""feedback":{"last_msg_ts":null,"processed":0,"errors":0,"redelivered":0,"dead_lettered":0}}},"#
-                + #""postgres":{"connected":true}}"#
+                + #""postgres":{"connected":true},"workers":{}}"#
         )
     }
 
@@ -71,7 +115,7 @@ import Testing
         #expect(state.status == .degraded)
         #expect(state.healthJSON().hasPrefix(#"{"ok":false,"status":"degraded","#))
         #expect(state.healthJSON().contains(#""nats":{"connected":false,"#))
-        #expect(state.healthJSON().hasSuffix(#""postgres":{"connected":false}}"#))
+        #expect(state.healthJSON().hasSuffix(#""postgres":{"connected":false},"workers":{}}"#))
     }
 
     @Test func stoppingIsFinalWhateverTheConnectionsDo() {
@@ -171,6 +215,10 @@ import Testing
                 # HELP banditd_postgres_connected 1 while PostgreSQL answers.
                 # TYPE banditd_postgres_connected gauge
                 banditd_postgres_connected 0
+                # HELP banditd_worker_holding 1 while the worker holds its batch (the database cannot take it).
+                # TYPE banditd_worker_holding gauge
+                # HELP banditd_worker_dead_letters_waiting Messages whose dead letter could not be stored yet.
+                # TYPE banditd_worker_dead_letters_waiting gauge
 
                 """ + state.metrics.prometheusText()
         )

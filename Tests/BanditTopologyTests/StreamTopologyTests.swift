@@ -18,8 +18,20 @@ struct ConsumerCompatibilityTests {
 
     @Test func contractNamesAndSettings() {
         let topology = topology(prefix: "fp")
-        #expect(topology.streams.map(\.name) == ["SIGNALS", "FEEDBACK", "DEADLETTER"])
-        #expect(topology.streams.map(\.subjects) == [["signals.>"], ["feedback.>"], ["deadletter.>"]])
+        #expect(topology.streams.map(\.name) == ["SIGNALS", "FEEDBACK", "DEADLETTER", "fp-max-deliveries"])
+        #expect(
+            topology.streams.map(\.subjects) == [
+                ["signals.>"], ["feedback.>"], ["deadletter.>"],
+                [
+                    "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.SIGNALS.fp-signals",
+                    "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.FEEDBACK.fp-feedback",
+                ],
+            ])
+        // The capture stream of max-deliveries advisories: a work queue, read by a consumer that
+        // never gives up on an advisory.
+        #expect(topology.streams[3].retention == .workqueue)
+        #expect(topology.recoveryConsumer.configuration.durableName == "fp-max-deliveries")
+        #expect(topology.recoveryConsumer.configuration.maxDeliver == -1)
         #expect(topology.consumers.map(\.configuration.durableName) == ["fp-signals", "fp-feedback"])
         #expect(topology.consumers.map(\.stream) == ["SIGNALS", "FEEDBACK"])
         #expect(topology.consumers.allSatisfy { $0.configuration.ackPolicy == .explicit })
@@ -97,11 +109,11 @@ struct StreamsEnsureTests {
     @Test func ensureCreatesEverythingThenVerifiesIt() async throws {
         try await withServer { connection in
             let first = try topology().ensure(on: connection)
-            #expect(first.streams.map(\.action) == [.created, .created, .created])
-            #expect(first.consumers.map(\.action) == [.created, .created])
+            #expect(first.streams.map(\.action) == [.created, .created, .created, .created])
+            #expect(first.consumers.map(\.action) == [.created, .created, .created])
             let second = try topology().ensure(on: connection)
-            #expect(second.streams.map(\.action) == [.verified, .verified, .verified])
-            #expect(second.consumers.map(\.action) == [.verified, .verified])
+            #expect(second.streams.map(\.action) == [.verified, .verified, .verified, .verified])
+            #expect(second.consumers.map(\.action) == [.verified, .verified, .verified])
             let info = try connection.consumerInfo(stream: "SIGNALS", consumer: "feature-pipeline-signals")
             #expect(info.config.ackPolicy == .explicit)
             #expect(info.config.maxDeliver == 5)

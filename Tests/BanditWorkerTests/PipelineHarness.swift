@@ -75,16 +75,27 @@ final class PipelineHarness: Sendable {
     /// Starts `perConsumer` workers on each consumer; `stop` on the result stops and joins them.
     func startWorkers(
         perConsumer: Int = 1, batchSize: Int = 256, maxWait: Duration = .milliseconds(100),
-        baseDelay: Duration = .milliseconds(100), policies: PolicyRegistry = .defaults
+        baseDelay: Duration = .milliseconds(100), policies: PolicyRegistry = .defaults,
+        earlyRewardWait: Duration = .seconds(2), signalsHeld: @escaping @Sendable () -> Bool = { false },
+        lockTimeout: Duration? = nil
     ) throws -> RunningWorkers {
         let running = RunningWorkers()
+        let sweeper = ParkedRewardSweeper.Configuration(
+            databaseURL: conninfo, earlyRewardWait: earlyRewardWait, interval: .milliseconds(200))
+        running.startJob { [connection] stop in
+            ParkedRewardSweeper(
+                configuration: sweeper, nats: connection, observer: running.observer, signalsHeld: signalsHeld,
+                logger: Self.logger
+            ).run(stop: stop)
+        }
         let decoder = EventDecoder(policies: policies)
         for (role, stream) in [("signals", "SIGNALS"), ("feedback", "FEEDBACK")] {
             for index in 0..<perConsumer {
                 let configuration = ConsumerWorker.Configuration(
                     role: role, stream: stream, consumer: "\(Self.prefix)-\(role)", workerIndex: index,
                     batchSize: batchSize, maxWait: maxWait, ackWait: ackWait, databaseURL: conninfo,
-                    settlement: SettlementPolicy(maxDeliver: maxDeliver, baseDelay: baseDelay, maxDelay: .seconds(2)))
+                    settlement: SettlementPolicy(maxDeliver: maxDeliver, baseDelay: baseDelay, maxDelay: .seconds(2)),
+                    lockTimeout: lockTimeout)
                 running.start { [connection] in
                     try ConsumerWorker(
                         configuration: configuration, nats: connection, decoder: decoder, observer: running.observer,
@@ -169,6 +180,16 @@ final class RunningWorkers: Sendable {
         thread.start()
     }
 
+    /// Runs a background job (e.g. the parked-reward sweeper) on its own thread until stop.
+    func startJob(_ body: @escaping @Sendable (StopSignal) -> Void) {
+        group.enter()
+        let thread = Thread { [self] in
+            defer { group.leave() }
+            body(stopSignal)
+        }
+        thread.start()
+    }
+
     /// Requests stop and joins every worker; returns errors the workers ended with.
     @discardableResult
     func stop() -> [String] {
@@ -184,30 +205,81 @@ final class CountingObserver: WorkerObserver {
         var redelivered = 0
         var acked = 0
         var naked = 0
+        var parked = 0
         var deadLettered: [String] = []
+        var setAside = 0
         var databaseDown = 0
         var databaseBack = 0
+        /// Hold reasons reported, in order (nil: the hold ended).
+        var holds: [HoldReason?] = []
+        var deadLettersWaiting = 0
+        var beats: [String: Int] = [:]
     }
 
     let counts = Mutex(Counts())
 
-    func loopBeat(role: String, worker: Int) {}
+    func loopBeat(_ loop: String) {
+        counts.withLock { $0.beats[loop, default: 0] += 1 }
+    }
+    func loopEnded(_ loop: String) {}
     func fetched(role: String, count: Int, redelivered: Int) {
         counts.withLock {
             $0.fetched += count
             $0.redelivered += redelivered
         }
     }
-    func settled(role: String, acked: Int, naked: Int, deadLettered: [String], applySeconds: Double?) {
+    func settled(role: String, loop: String, outcome: SettledBatch) {
         counts.withLock {
-            $0.acked += acked
-            $0.naked += naked
-            $0.deadLettered += deadLettered
+            $0.acked += outcome.acked
+            $0.naked += outcome.naked
+            $0.parked += outcome.parked
+            $0.deadLettered += outcome.deadLettered
+            $0.setAside += outcome.setAside
         }
+    }
+    func holding(role: String, loop: String, since: Date?, reason: HoldReason?) {
+        counts.withLock { $0.holds.append(reason) }
+    }
+    func deadLettersWaiting(role: String, loop: String, count: Int, failure: String?) {
+        counts.withLock { $0.deadLettersWaiting = count }
     }
     func database(connected: Bool, reconnected: Bool) {
         counts.withLock {
             if connected { $0.databaseBack += 1 } else { $0.databaseDown += 1 }
+        }
+    }
+}
+
+extension PipelineHarness {
+    /// Runs the max-deliveries recovery job (as every daemon does) until `workers` stop.
+    func startRecovery(in workers: RunningWorkers) {
+        let configuration = MaxDeliveriesRecovery.Configuration(
+            stream: StreamTopology.maxDeliveriesStream(durablePrefix: Self.prefix),
+            consumer: "\(Self.prefix)-max-deliveries", databaseURL: conninfo)
+        workers.startJob { [connection] stop in
+            MaxDeliveriesRecovery(
+                configuration: configuration, nats: connection, decoder: EventDecoder(policies: .defaults),
+                observer: workers.observer, logger: Self.logger
+            ).run(stop: stop)
+        }
+    }
+
+    /// Takes every delivery of the consumer of `role` without settling it, `times` times (each
+    /// after its ack wait ran out): what a daemon killed again and again before it could settle
+    /// does to a message.
+    func exhaustDeliveries(_ role: String, times: Int) throws {
+        let consumer = try PullConsumer(
+            connection: connection, stream: role == "signals" ? "SIGNALS" : "FEEDBACK",
+            consumer: "\(Self.prefix)-\(role)")
+        defer { consumer.close() }
+        for _ in 0..<times {
+            var taken = 0
+            let deadline = ContinuousClock.now + ackWait * 3
+            while taken == 0 && ContinuousClock.now < deadline {
+                taken = try consumer.fetch(maxMessages: 100, maxWait: .milliseconds(200)).count
+            }
+            let (wait, atto) = (ackWait + .milliseconds(300)).components
+            Thread.sleep(forTimeInterval: Double(wait) + Double(atto) / 1e18)
         }
     }
 }

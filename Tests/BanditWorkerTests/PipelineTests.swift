@@ -5,6 +5,7 @@ import BanditWorker
 import Foundation
 import NATSKit
 import PostgresKit
+import Synchronization
 import TestSupport
 import Testing
 
@@ -146,46 +147,110 @@ struct PipelineTests {
         }
     }
 
-    @Test func aRewardPublishedBeforeItsDecisionIsAppliedOnceTheDecisionArrives() async throws {
+    @Test func aRewardPublishedBeforeItsDecisionIsParkedAndAppliedOnceTheDecisionArrives() async throws {
         try await withPipeline { harness in
             let decisionID = UUID()
-            let workers = try harness.startWorkers()
+            let workers = try harness.startWorkers(earlyRewardWait: .seconds(60))
             defer { workers.stop() }
-            try harness.publish(EventFactory.reward(decision: decisionID, reward: 1))
-            try waitUntil(timeout: .seconds(10)) { workers.observer.counts.withLock { $0.naked } >= 1 }
-            #expect(try harness.count("processed_events") == 0)
+            let reward = EventFactory.reward(decision: decisionID, reward: 1)
+            try harness.publish(reward)
+            try waitUntil(timeout: .seconds(10)) { workers.observer.counts.withLock { $0.parked } == 1 }
+            // Parked: acked, its ledger row written, nothing applied yet, no delivery spent.
+            #expect(try harness.count("parked_rewards") == 1)
+            #expect(try harness.count("processed_events") == 1)
+            #expect(try harness.consumerInfo("feedback").ackPending == 0)
             try harness.publish(EventFactory.decision(id: decisionID, arm: "late"))
-            try waitUntil(timeout: .seconds(20)) { try harness.count("processed_events") == 2 }
+            try waitUntil(timeout: .seconds(20)) { try harness.count("parked_rewards") == 0 }
+            #expect(try harness.count("processed_events") == 2)
             #expect(try state(harness, user: "u1", policy: "linucb_v1", arm: "late")?.n == 1)
+            let decision = try harness.query(
+                "SELECT rewarded_event_id, reward, reward_origin FROM decisions WHERE decision_id = $1",
+                [decisionID.uuidString])
+            #expect(try decision.first?.uuid(0) == reward.eventID)
+            #expect(try decision.first?.double(1) == 1)
+            #expect(try decision.first?.string(2) == "event")
             #expect(workers.observer.counts.withLock { $0.deadLettered }.isEmpty)
+            #expect(workers.observer.counts.withLock { $0.naked } == 0)
+            #expect(try harness.consumerInfo("feedback").redelivered == 0)
         }
     }
 
-    @Test func aRewardWhoseDecisionNeverArrivesIsDeadLetteredAfterMaxDeliverWithItsBodyIntact() async throws {
+    @Test func aRewardWhoseDecisionNeverArrivesIsDeadLetteredAfterTheEarlyRewardWaitWithItsBodyIntact() async throws {
         try await withPipeline(maxDeliver: 3) { harness in
             let reward = EventFactory.reward(decision: UUID())
             let body = PipelineHarness.encode(reward)
             try harness.publishRaw(
                 subject: "feedback.reward", body: body, msgID: "r-1",
                 headers: ["traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"])
-            let workers = try harness.startWorkers()
+            let started = ContinuousClock.now
+            let workers = try harness.startWorkers(earlyRewardWait: .seconds(2))
             let letters = try harness.deadLetters(expecting: 1)
+            let waited = ContinuousClock.now - started
             workers.stop()
             let letter = try #require(letters.first)
             #expect(letters.count == 1)
+            #expect(waited >= .seconds(2))
             #expect(letter.subject == "deadletter.feedback.reward")
             #expect(letter.body == body)
             #expect(letter.headers["Deadletter-Reason"] == "max_deliveries")
             #expect(letter.headers["Deadletter-Detail"]?.contains("not yet seen") == true)
             #expect(letter.headers["Deadletter-Stream"] == "FEEDBACK")
             #expect(letter.headers["Deadletter-Seq"] == "1")
-            #expect(letter.headers["Deadletter-Deliveries"] == "3")
+            // Parked at its first delivery: no redelivery was spent waiting for the decision.
+            #expect(letter.headers["Deadletter-Deliveries"] == "1")
             #expect(letter.headers["Deadletter-Subject"] == "feedback.reward")
             #expect(letter.headers["Nats-Msg-Id"] == "dl-FEEDBACK-1")
             #expect(letter.headers["Deadletter-Original-Msg-Id"] == "r-1")
             #expect(letter.headers["traceparent"] == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
             #expect(try harness.count("processed_events") == 0)
+            #expect(try harness.count("parked_rewards") == 0)
             #expect(try harness.consumerInfo("feedback").ackPending == 0)
+            #expect(workers.observer.counts.withLock { $0.deadLettered } == ["max_deliveries"])
+        }
+    }
+
+    @Test func aParkedRewardOutlivesItsWaitWhileTheSignalsConsumerIsHeld() async throws {
+        try await withPipeline { harness in
+            let held = Mutex(true)
+            let workers = try harness.startWorkers(
+                earlyRewardWait: .seconds(1), signalsHeld: { held.withLock { $0 } })
+            defer { workers.stop() }
+            try harness.publish(EventFactory.reward(decision: UUID()))
+            try waitUntil(timeout: .seconds(10)) { workers.observer.counts.withLock { $0.parked } == 1 }
+            Thread.sleep(forTimeInterval: 3)
+            #expect(try harness.count("parked_rewards") == 1)
+            #expect(workers.observer.counts.withLock { $0.deadLettered }.isEmpty)
+            held.withLock { $0 = false }
+            let letters = try harness.deadLetters(expecting: 1)
+            #expect(letters.map { $0.headers["Deadletter-Reason"] } == ["max_deliveries"])
+            #expect(try harness.count("parked_rewards") == 0)
+        }
+    }
+
+    @Test func parkedRewardsForOneDecisionApplyOnceAndTheRestAreDeadLetteredWithTheirReason() async throws {
+        try await withPipeline { harness in
+            let decisionID = UUID()
+            let workers = try harness.startWorkers(earlyRewardWait: .seconds(60))
+            defer { workers.stop() }
+            let first = EventFactory.reward(decision: decisionID, reward: 0.5)
+            let second = EventFactory.reward(decision: decisionID, reward: -0.5)
+            let stranger = EventFactory.reward(user: "u2", decision: decisionID, reward: 1)
+            try harness.publish(first)
+            try waitUntil(timeout: .seconds(10)) { workers.observer.counts.withLock { $0.parked } == 1 }
+            try harness.publish(second)
+            try harness.publish(stranger)
+            try waitUntil(timeout: .seconds(10)) { workers.observer.counts.withLock { $0.parked } == 3 }
+            try harness.publish(EventFactory.decision(id: decisionID, arm: "a9"))
+            let letters = try harness.deadLetters(expecting: 2)
+            #expect(
+                Set(letters.compactMap { $0.headers["Deadletter-Reason"] })
+                    == ["decision.already_rewarded", "decision.mismatch"])
+            let statistics = try #require(try state(harness, user: "u1", policy: "linucb_v1", arm: "a9"))
+            #expect(statistics.n == 1)
+            #expect(statistics.rewardSum == 0.5)
+            #expect(try harness.count("parked_rewards") == 0)
+            // The decision and the reward that took it; the two dead-lettered ones left the ledger.
+            #expect(try harness.count("processed_events") == 2)
         }
     }
 

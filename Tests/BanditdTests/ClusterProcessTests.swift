@@ -65,7 +65,9 @@ struct ClusterProcessTests {
             #expect(acks.allSatisfy { $0.stream == "FEEDBACK" && !$0.duplicate })
             let database = try PostgresConnection(conninfo: environment["DATABASE_URL"]!)
             try waitUntil(timeout: .seconds(60), poll: .milliseconds(200)) {
-                try database.query("SELECT count(*) FROM processed_events").rows[0].int(0) == total
+                try database.query(
+                    "SELECT count(*) FROM processed_events AS p WHERE NOT EXISTS (SELECT FROM parked_rewards AS r WHERE r.event_id = p.event_id)"
+                ).rows[0].int(0) == total
             }
             daemon.signal(SIGTERM)
             #expect(daemon.waitForExit(timeout: .seconds(30)) == 0)

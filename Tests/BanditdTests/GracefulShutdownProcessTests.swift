@@ -34,7 +34,11 @@ struct GracefulShutdownProcessTests {
                 _ = try nats.publishPipelined(Array(messages[start..<min(total, start + 5000)]))
             }
             let database = try stack.connectDatabase()
-            func applied() throws -> Int { try database.query("SELECT count(*) FROM processed_events").rows[0].int(0) }
+            func applied() throws -> Int {
+                try database.query(
+                    "SELECT count(*) FROM processed_events AS p WHERE NOT EXISTS (SELECT FROM parked_rewards AS r WHERE r.event_id = p.event_id)"
+                ).rows[0].int(0)
+            }
 
             let daemon = try stack.startDaemon(arguments: ["--config", config], log: "drain1.log")
             try waitUntil(timeout: .seconds(60), poll: .milliseconds(20)) { try applied() >= 2_000 }

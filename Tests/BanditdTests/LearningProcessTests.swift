@@ -74,7 +74,9 @@ struct LearningProcessTests {
 
     private func waitForProcessed(_ count: Int, _ database: PostgresConnection) throws {
         try waitUntil(timeout: .seconds(120), poll: .milliseconds(200)) {
-            try database.query("SELECT count(*) FROM processed_events").rows[0].int(0) == count
+            try database.query(
+                "SELECT count(*) FROM processed_events AS p WHERE NOT EXISTS (SELECT FROM parked_rewards AS r WHERE r.event_id = p.event_id)"
+            ).rows[0].int(0) == count
         }
     }
 

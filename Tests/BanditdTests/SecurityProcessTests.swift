@@ -124,7 +124,9 @@ struct SecurityProcessTests {
             let connection = try PostgresConnection(
                 conninfo: "postgresql://postgres@127.0.0.1:\(postgres.port)/\(database)")
             try waitUntil(timeout: .seconds(20)) {
-                try connection.query("SELECT count(*) FROM processed_events").rows[0].int(0) == 1
+                try connection.query(
+                    "SELECT count(*) FROM processed_events AS p WHERE NOT EXISTS (SELECT FROM parked_rewards AS r WHERE r.event_id = p.event_id)"
+                ).rows[0].int(0) == 1
             }
 
             // The health socket: mode 0660, owned by the daemon's user.
@@ -189,7 +191,9 @@ struct SecurityProcessTests {
             let connection = try PostgresConnection(
                 conninfo: "postgresql://postgres@127.0.0.1:\(postgres.port)/\(database)")
             try waitUntil(timeout: .seconds(20)) {
-                try connection.query("SELECT count(*) FROM processed_events").rows[0].int(0) == 1
+                try connection.query(
+                    "SELECT count(*) FROM processed_events AS p WHERE NOT EXISTS (SELECT FROM parked_rewards AS r WHERE r.event_id = p.event_id)"
+                ).rows[0].int(0) == 1
             }
             daemon.signal(SIGTERM)
             #expect(daemon.waitForExit(timeout: .seconds(30)) == 0)

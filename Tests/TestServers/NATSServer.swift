@@ -74,6 +74,9 @@ public final class NATSServer: Sendable {
 
     public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
+    /// The server process's pid while it runs (benchmarks read its CPU time from /proc).
+    public var pid: Int32? { process.withLock { $0?.pid } }
+
     private func launch() throws {
         let offset = (try? FileManager.default.attributesOfItem(atPath: logFile)[.size] as? Int) ?? 0
         let child = try ChildProcess(binary, arguments: ["-c", configFile], logFile: logFile)

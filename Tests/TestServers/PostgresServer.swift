@@ -53,6 +53,8 @@ public final class PostgresServer: Sendable {
     /// Output of `initdb`, `pg_ctl` and `psql`.
     public let toolLogFile: String
 
+    /// The `-c` settings the server runs with.
+    public let settings: [String: String]
     private let directory: TemporaryDirectory
     private let binaries: Binaries
     private let state: Mutex<State>
@@ -71,8 +73,20 @@ public final class PostgresServer: Sendable {
 
     private static let serviceUser = "postgres"
 
+    /// The server settings of test clusters: nothing is fsynced (tests need speed, not durability).
+    public static let testSettings: [String: String] = [
+        "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "50",
+    ]
+
+    /// PostgreSQL's own durability defaults (every commit fsynced), for benchmarks that must
+    /// measure what a production server does.
+    public static let durableSettings: [String: String] = [
+        "fsync": "on", "synchronous_commit": "on", "full_page_writes": "on", "max_connections": "50",
+    ]
+
     /// Initialises and starts a cluster. Blocking (a few seconds).
-    public static func start() throws -> PostgresServer {
+    /// - Parameter settings: server settings (`-c name=value`); ``testSettings`` by default.
+    public static func start(settings: [String: String] = testSettings) throws -> PostgresServer {
         let fallbacks = ["17", "16", "15", "14"].map { "/usr/lib/postgresql/\($0)/bin" }
         let binaries = Binaries(
             initdb: try Executable.locate(
@@ -103,7 +117,7 @@ public final class PostgresServer: Sendable {
                 let port = try FreePort.allocate()
                 let server = PostgresServer(
                     directory: directory, binaries: binaries, port: port, socketDirectory: socketDirectory,
-                    dataDirectory: dataDirectory, logFile: logFile, toolLogFile: toolLogFile)
+                    dataDirectory: dataDirectory, logFile: logFile, toolLogFile: toolLogFile, settings: settings)
                 do {
                     try server.pgCtlStart()
                     return server
@@ -120,8 +134,9 @@ public final class PostgresServer: Sendable {
 
     private init(
         directory: TemporaryDirectory, binaries: Binaries, port: Int, socketDirectory: String,
-        dataDirectory: String, logFile: String, toolLogFile: String
+        dataDirectory: String, logFile: String, toolLogFile: String, settings: [String: String]
     ) {
+        self.settings = settings
         self.directory = directory
         self.binaries = binaries
         self.port = port
@@ -227,10 +242,9 @@ public final class PostgresServer: Sendable {
     }
 
     private func pgCtlStart() throws {
-        let options = [
-            "-c listen_addresses=\(host)", "-p \(port)", "-k \(socketDirectory)", "-c fsync=off",
-            "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=50",
-        ].joined(separator: " ")
+        let options =
+            (["-c listen_addresses=\(host)", "-p \(port)", "-k \(socketDirectory)"]
+            + settings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }).joined(separator: " ")
         do {
             try pgCtl(["start", "-w", "-t", "60", "-D", dataDirectory, "-l", logFile, "-o", options])
         } catch {
@@ -251,6 +265,9 @@ public final class PostgresServer: Sendable {
             logFile: toolLogFile, currentDirectory: directory.path,
             runAs: geteuid() == 0 ? PostgresServer.serviceUser : nil, timeout: .seconds(90))
     }
+
+    /// The postmaster's pid (benchmarks sum the CPU time of it and its children).
+    public func serverPID() throws -> Int32 { try postmasterPID() }
 
     private func postmasterPID() throws -> Int32 {
         guard let text = try? String(contentsOfFile: "\(dataDirectory)/postmaster.pid", encoding: .utf8),

@@ -1,0 +1,37 @@
+import BanditMath
+import PostgresKit
+
+/// A `bandit_state` row read `FOR UPDATE`: where it is (`ctid`, stable while we hold its lock)
+/// and its sums.
+struct StoredArm {
+    var tid: PostgresTID
+    var key: StateKey
+    var statistics: ArmStatistics
+
+    /// Columns: ctid, user_id, policy, source, arm_id, dimension, a, b, n, reward_sum.
+    static func rows(of result: PostgresResult) throws(PostgresError) -> [StoredArm] {
+        var rows: [StoredArm] = []
+        rows.reserveCapacity(result.rowCount)
+        for row in 0..<result.rowCount {
+            let key = StateKey(
+                userID: try result.text(row, 1), policy: try result.text(row, 2), source: try result.text(row, 3),
+                armID: try result.text(row, 4))
+            let dimension = Int(try result.int64(row, 5))
+            do {
+                let statistics = try ArmStatistics(
+                    dimension: dimension, a: try result.doubleArray(row, 6), b: try result.doubleArray(row, 7),
+                    n: try result.int64(row, 8), rewardSum: try result.double(row, 9))
+                rows.append(StoredArm(tid: try result.tid(row, 0), key: key, statistics: statistics))
+            } catch let error as BanditMathError {
+                throw PostgresError(
+                    operation: "read bandit_state", sqlState: .checkViolation,
+                    message: "a bandit_state row has a malformed shape: \(error)")
+            } catch let error as PostgresError {
+                throw error
+            } catch {
+                throw PostgresError(operation: "read bandit_state", sqlState: nil, message: "\(error)")
+            }
+        }
+        return rows
+    }
+}
