@@ -266,7 +266,7 @@ struct PolicyRule: MemberRule {
         ])
     }
 
-    func decode(_ fields: EventFields, _ field: Field) throws -> PolicyDefinition {
+    func decode(_ fields: EventFields, _ field: Field) throws -> PolicyReference {
         try fields.withPolicies { policies in
             let index: Int? = try fields.string(field, expected: expected) { .some(policies.index(ofName: $0)) }
             guard let index else {
@@ -274,9 +274,15 @@ struct PolicyRule: MemberRule {
                 throw fields.mismatch(
                     field, "a configured policy (\(names))", value: "another name", reason: .policyUnknown)
             }
-            return policies.policies[index]
+            return PolicyReference(name: policies.policies[index].name, dimension: policies.policies[index].dimension)
         }
     }
+}
+
+/// What a member naming a policy resolves to: the name and the dimension its features must have.
+struct PolicyReference {
+    let name: String
+    let dimension: Int
 }
 
 /// Exactly the policy's dimension of finite numbers, each |x| ≤ 1e6. A wrong length is
@@ -296,7 +302,7 @@ struct FeaturesRule: ValueRule {
         ])
     }
 
-    func decode(_ fields: EventFields, _ field: Field, policy: PolicyDefinition) throws -> [Double] {
+    func decode(_ fields: EventFields, _ field: Field, policy: PolicyReference) throws -> [Double] {
         let path = field.name
         let dimension = policy.dimension
         var elements = try fields.array(
