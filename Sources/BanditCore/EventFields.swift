@@ -12,14 +12,14 @@ extension CodingUserInfoKey {
 
 /// The members of one payload as an event's `init(from:)` reads them: a keyed container plus
 /// the conversion of every decoding failure into the `Rejection` the contract names. Works with
-/// any `Decoder`. With `StrictEventDecoder` the same container calls go to its containers
-/// directly rather than through the standard library's type-erasing box (which costs a dynamic
-/// cast of the key per call, a third of the decode time), and a rejection quotes the input text.
+/// any `Decoder`. With `StrictEventDecoder` the same container calls go to its keyed container
+/// (`TopLevelContainer`, what its `container(keyedBy:)` returns) unboxed: the standard library's
+/// type-erasing box casts the key on every call, which measured a third of the decode time. A
+/// rejection then quotes the input text.
 struct EventFields {
-    /// Set when reading from `StrictEventDecoder`, for its containers; otherwise `other` is.
-    /// Both are references, so this struct copies as two words.
-    /// The strict decoder's message, and the decoder unmanaged: like the body's bytes, nothing
-    /// read from a message outlives its decoding, and the hot path counts no references.
+    /// Set when reading from `StrictEventDecoder` (otherwise `other` is): its message, and the
+    /// decoder unmanaged. Like the body's bytes, nothing read from a message outlives its
+    /// decoding, and the hot path counts no references.
     private let strict: UnsafePointer<StrictMessage>?
     private let strictDecoder: Unmanaged<StrictEventDecoder>?
     private let other: Other?
