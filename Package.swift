@@ -100,9 +100,10 @@ let package = Package(
         // Runs the built `banditd` binary against real servers.
         .testTarget(
             name: "BanditdTests",
-            dependencies: ["BanditCore", "BanditSimulation", "NATSKit", "PostgresKit", "TestSupport"]),
+            dependencies: ["BanditCore", "BanditMath", "BanditSimulation", "NATSKit", "PostgresKit", "TestSupport"]),
         .testTarget(name: "BanditTopologyTests", dependencies: ["BanditTopology", "NATSKit", "TestSupport"]),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"]),
-        .testTarget(name: "BanditStoreTests", dependencies: ["BanditStore", "PostgresKit", "TestSupport"]),
+        .testTarget(
+            name: "BanditStoreTests", dependencies: ["BanditStore", "BanditMath", "PostgresKit", "TestSupport"]),
     ]
 )

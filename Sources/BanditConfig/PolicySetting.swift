@@ -50,6 +50,21 @@ public struct PolicySetting: Sendable {
         PolicySetting(
             "version", .semanticVersion, default: nil, at: \.version,
             help: "semantic version (semver 2.0.0), e.g. `1.0.0`"),
+        PolicySetting(
+            "reward_wait_s", .optionalInteger(0...315_360_000, zeroMeansNone: true, noneText: "none (no window)"),
+            default: .some(nil), at: \.rewardWaitSeconds,
+            help:
+                "reward wait window in seconds; `0` or absent: no window. A decision with no reward this long after its `occurred_at` (database clock) is closed with `default_reward` (CONTRACT §8). The shipped file sets 600"
+        ),
+        PolicySetting(
+            "default_reward", .number(in: -1...1), default: 0, at: \.defaultReward,
+            help: "the reward a decision is closed with; the value used is stored on the decision row"),
+        PolicySetting(
+            "half_life_s", .optionalNumber(atLeast: 1, atMost: 3.2e9, defaultText: "none (no forgetting)"),
+            default: .some(nil), at: \.halfLifeSeconds,
+            help:
+                "forgetting: an update for an event at time t counts 2^(−(τ − t)/h) when read at τ; seconds. A changed half-life applies to each state row from its first update after the change"
+        ),
     ]
 }
 
@@ -75,6 +90,46 @@ extension SettingKind where Value == Double {
                 return value
             },
             format: { SettingKind.short($0) })
+    }
+}
+
+extension SettingKind where Value == Double {
+    /// A finite number in `range`.
+    static func number(in range: ClosedRange<Double>) -> SettingKind {
+        let text = "in [\(SettingKind.short(range.lowerBound)), \(SettingKind.short(range.upperBound))]"
+        return SettingKind(
+            description: "number \(text)", isSecret: false,
+            fromJSON: { (json) throws(ValueError) in
+                guard case .number(let value, _, _) = json, value.isFinite, range.contains(value) else {
+                    throw ValueError(message: "must be a finite number \(text) (got \(json.describedForError))")
+                }
+                return value
+            },
+            fromText: { (input) throws(ValueError) in
+                guard let value = Double(input), value.isFinite, range.contains(value) else {
+                    throw ValueError(message: "must be a finite number \(text) (got \"\(input)\")")
+                }
+                return value
+            },
+            format: { SettingKind.short($0) })
+    }
+}
+
+extension SettingKind where Value == Int? {
+    /// An optional JSON integer in `range`; with `zeroMeansNone`, 0 is the same as absent.
+    static func optionalInteger(_ range: ClosedRange<Int>, zeroMeansNone: Bool, noneText: String) -> SettingKind {
+        let plain = SettingKind<Int>.integer(range)
+        return SettingKind(
+            description: plain.description + (zeroMeansNone ? " (`0`: none)" : ""), isSecret: false,
+            fromJSON: { (json) throws(ValueError) in
+                let value = try plain.fromJSON(json)
+                return zeroMeansNone && value == 0 ? nil : value
+            },
+            fromText: { (text) throws(ValueError) in
+                let value = try plain.fromText(text)
+                return zeroMeansNone && value == 0 ? nil : value
+            },
+            format: { $0.map(String.init) ?? noneText })
     }
 }
 

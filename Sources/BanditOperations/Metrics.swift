@@ -22,6 +22,8 @@ import Synchronization
 /// | `banditd_consumer_pending` | gauge | `num_pending` of the consumer, as last polled |
 /// | `banditd_consumer_ack_pending` | gauge | `num_ack_pending` of the consumer, as last polled |
 /// | `banditd_consumer_last_message_timestamp_seconds` | gauge | unix time of the last processed message (absent until one) |
+/// | `banditd_decisions_closed_by_default_total` | counter | decisions closed with their default reward |
+/// | `banditd_rewards_late_total` | counter | late rewards that corrected a default closing |
 /// | `banditd_database_reconnects_total` | counter | PostgreSQL reconnections |
 /// | `banditd_nats_reconnects_total` | counter | NATS reconnections |
 public final class Metrics: Sendable {
@@ -57,6 +59,8 @@ public final class Metrics: Sendable {
         var consumers = ConsumerRole.allCases.map { _ in Consumer() }
         var databaseReconnects: UInt64 = 0
         var natsReconnects: UInt64 = 0
+        var decisionsClosedByDefault: UInt64 = 0
+        var rewardsLate: UInt64 = 0
     }
 
     private let storage = Mutex(Storage())
@@ -117,6 +121,20 @@ public final class Metrics: Sendable {
             $0.consumers[consumer.index].pending = pending
             $0.consumers[consumer.index].ackPending = ackPending
         }
+    }
+
+    /// The reward loop: decisions closed with their policy's default reward, and late rewards that
+    /// corrected such a closing.
+    public func recordRewardLoop(closedByDefault: Int, lateCorrected: Int) {
+        storage.withLock {
+            $0.decisionsClosedByDefault += UInt64(max(closedByDefault, 0))
+            $0.rewardsLate += UInt64(max(lateCorrected, 0))
+        }
+    }
+
+    /// Decisions closed with their default reward, and late rewards that corrected one, so far.
+    public var rewardLoopCounts: (closedByDefault: UInt64, lateCorrected: UInt64) {
+        storage.withLock { ($0.decisionsClosedByDefault, $0.rewardsLate) }
     }
 
     public func recordDatabaseReconnect() {
@@ -208,6 +226,15 @@ public final class Metrics: Sendable {
         for (role, consumer) in consumers {
             if let last = consumer.lastMessageAt { text.sample(lastMessage, [("consumer", role.rawValue)], last) }
         }
+
+        text.family(
+            "banditd_decisions_closed_by_default_total", .counter,
+            "Decisions closed with their policy's default reward when their reward window passed.")
+        text.sample("banditd_decisions_closed_by_default_total", [], state.decisionsClosedByDefault)
+        text.family(
+            "banditd_rewards_late_total", .counter,
+            "Late rewards that corrected a decision closed with its default reward.")
+        text.sample("banditd_rewards_late_total", [], state.rewardsLate)
 
         text.family("banditd_database_reconnects_total", .counter, "PostgreSQL reconnections.")
         text.sample("banditd_database_reconnects_total", [], state.databaseReconnects)

@@ -175,5 +175,58 @@ extension Migration {
                 END
                 $$;
                 """),
+        // CONTRACT section 9: every `report ope` / `report convergence` run, and every
+        // `state reset`. `report` keeps the command's whole JSON output (a column the contract
+        // does not name: columns may be added).
+        Migration(
+            version: 4, name: "evaluation_runs_and_state_resets",
+            sql: """
+                CREATE TABLE evaluation_runs (
+                    run_id       uuid PRIMARY KEY,
+                    kind         text NOT NULL CHECK (kind IN ('ope', 'convergence')),
+                    policy       text NOT NULL,
+                    candidate    text,
+                    source       text NOT NULL CHECK (source IN ('prod', 'synthetic', 'shadow')),
+                    window_start timestamptz,
+                    window_end   timestamptz,
+                    n            bigint NOT NULL CHECK (n >= 0),
+                    estimates    jsonb NOT NULL,
+                    passed       boolean NOT NULL,
+                    created_at   timestamptz NOT NULL DEFAULT now(),
+                    report       jsonb NOT NULL
+                );
+                CREATE INDEX evaluation_runs_policy_idx ON evaluation_runs (policy, created_at);
+
+                -- One row per (policy, source) whose state rows a reset removed.
+                CREATE TABLE state_resets (
+                    reset_id uuid PRIMARY KEY,
+                    user_id  text NOT NULL,
+                    policy   text NOT NULL,
+                    source   text NOT NULL CHECK (source IN ('prod', 'synthetic', 'shadow')),
+                    rows     bigint NOT NULL CHECK (rows >= 0),
+                    reset_at timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX state_resets_key_idx ON state_resets (user_id, policy, source, reset_at);
+                """),
+        // CONTRACT section 8: the reward loop. A decision closed with its policy's default reward
+        // has a reward and no reward event; open decisions are found by policy and age through a
+        // partial index; state rows of a policy with forgetting keep their sums relative to a
+        // reference time, with the half-life they were kept with (both null: no forgetting).
+        Migration(
+            version: 5, name: "reward_loop",
+            sql: """
+                ALTER TABLE decisions DROP CONSTRAINT decisions_reward_pair;
+                ALTER TABLE decisions ADD CONSTRAINT decisions_reward_pair CHECK (
+                    (rewarded_event_id IS NULL) = (reward IS NULL)
+                    OR (reward_origin = 'default' AND rewarded_event_id IS NULL AND reward IS NOT NULL));
+                ALTER TABLE decisions ADD CONSTRAINT decisions_reward_origin_set CHECK (
+                    (reward IS NULL) = (reward_origin IS NULL));
+                CREATE INDEX decisions_open_idx ON decisions (policy, occurred_at) WHERE reward IS NULL;
+
+                ALTER TABLE bandit_state
+                    ADD COLUMN forgetting_ref timestamptz,
+                    ADD COLUMN half_life_s    float8 CHECK (half_life_s > 0),
+                    ADD CONSTRAINT bandit_state_forgetting CHECK ((forgetting_ref IS NULL) = (half_life_s IS NULL));
+                """),
     ]
 }

@@ -11,7 +11,8 @@ struct Banditd: AsyncParsableCommand {
         version: version,
         subcommands: [
             RunCommand.self, MigrateCommand.self, StreamsCommand.self, HealthCommand.self, DlqCommand.self,
-            ScoreCommand.self, SimulateCommand.self, ReportCommand.self, SchemaCommand.self,
+            ScoreCommand.self, SimulateCommand.self, ReportCommand.self, StatsCommand.self, StateCommand.self,
+            SchemaCommand.self,
         ]
     )
 }

@@ -24,11 +24,15 @@ struct DlqCommand: ParsableCommand {
         @Option(help: "Only dead letters with this Deadletter-Reason (e.g. policy.unknown).")
         var reason: String?
 
-        @Flag(help: "One JSON object per line instead of text.")
+        @Option(help: "json (one object per line, the default) | table.")
+        var format: OutputFormat = .json
+
+        @Flag(help: ArgumentHelp("The same as --format json (the default).", visibility: .hidden))
         var json = false
 
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+            if json && format != .json { throw ValidationError("--json and --format table exclude each other") }
         }
 
         func run() throws {
@@ -40,10 +44,11 @@ struct DlqCommand: ParsableCommand {
             } catch {
                 CommandOutput.fail("\(error)")
             }
-            for entry in entries {
-                CommandOutput.print(json ? DlqFormat.json(entry) : DlqFormat.line(entry))
-            }
-            if !json {
+            switch format {
+            case .json:
+                for entry in entries { CommandOutput.print(DlqFormat.json(entry)) }
+            case .table:
+                CommandOutput.print(ReportValue.array(entries.map(DlqFormat.value)).rendered(.table))
                 FileHandle.standardError.write(Data("\(entries.count) dead letter(s)\n".utf8))
             }
         }
@@ -106,12 +111,16 @@ enum DlqConnection {
 }
 
 enum DlqFormat {
-    /// `42 2026-11-26T10:30:00.1Z feedback.reward policy.unknown deliveries=1 FEEDBACK/17 policy: …`
-    static func line(_ entry: DeadLetterArchive.Entry) -> String {
-        let origin = "\(entry.originalStream ?? "?")/\(entry.originalSequence.map(String.init) ?? "?")"
-        let deliveries = entry.deliveries.map(String.init) ?? "?"
-        return
-            "\(entry.sequence) \(entry.storedAt) \(entry.originalSubject) \(entry.reason) deliveries=\(deliveries) \(origin) \(entry.detail)"
+    /// The members of ``json(_:)``, for `--format table`.
+    static func value(_ entry: DeadLetterArchive.Entry) -> ReportValue {
+        .object([
+            ("seq", .integer(Int64(entry.sequence))), ("stored_at", .string(entry.storedAt)),
+            ("subject", .string(entry.originalSubject)), ("reason", .string(entry.reason)),
+            ("deliveries", entry.deliveries.map { .integer(Int64($0)) } ?? .null),
+            ("stream", .string(entry.originalStream)),
+            ("stream_seq", entry.originalSequence.map { .integer(Int64($0)) } ?? .null),
+            ("body_bytes", .integer(entry.message.body.count)), ("detail", .string(entry.detail)),
+        ])
     }
 
     static func json(_ entry: DeadLetterArchive.Entry) -> String {

@@ -8,12 +8,13 @@ import BanditStore
 import Foundation
 import PostgresKit
 
-/// `banditd report convergence` and `banditd report cells`. Read-only.
+/// `banditd report ope`, `report convergence` and `report cells`. They read; `ope` and
+/// `convergence` also record their run in `evaluation_runs` (unless `--no-record`).
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Learning reports: learned argmax vs a planted optimum; cell coverage.",
-        subcommands: [Convergence.self, Cells.self]
+        abstract: "Learning reports: off-policy evaluation; learned argmax vs a planted optimum; cell coverage.",
+        subcommands: [Ope.self, Convergence.self, Cells.self]
     )
 
     struct Convergence: ParsableCommand {
@@ -23,8 +24,9 @@ struct ReportCommand: ParsableCommand {
                 For every covered cell of the answer key (a cell with at least one rewarded synthetic decision),
                 the learned argmax — θ from the state of all the key's agents summed per model — against the
                 planted optimal model; regret of the learned greedy policy; IPS / SNIPS of it from the logged
-                propensities next to the logging policy's mean reward. Prints one JSON object; exits 0 when
-                match_rate ≥ --min-match, 2 when below, 1 on an error.
+                propensities next to the logging policy's mean reward. Prints one JSON object (or tables with
+                --format table) and records the run in evaluation_runs (kind convergence) unless --no-record;
+                exits 0 when match_rate ≥ --min-match, 2 when below, 1 on an error.
                 """
         )
 
@@ -39,18 +41,33 @@ struct ReportCommand: ParsableCommand {
         @Option(name: .long, help: "Source of the learned state (synthetic unless testing).")
         var source: String = "synthetic"
 
+        @Flag(help: "Do not record the run in evaluation_runs.")
+        var noRecord = false
+
+        @Option(help: "json | table.")
+        var format: OutputFormat = .json
+
+        @Option(
+            name: .long,
+            help: """
+                Read the state as of this time (RFC 3339): forgetting weighs updates by their age then. Default: the \
+                answer key's read_at (its last event), else now.
+                """)
+        var at: String?
+
         func validate() throws {
+            if let at, TimestampArgument.parse(at) == nil {
+                throw ValidationError("--at must be an RFC 3339 time with an offset, got \"\(at)\"")
+            }
             guard minMatch >= 0 && minMatch <= 1 else { throw ValidationError("--min-match must lie in [0, 1]") }
+            guard EventSource(rawValue: source) != nil else {
+                throw ValidationError("--source must be prod, synthetic or shadow")
+            }
         }
 
         func run() throws {
             let configuration = try options.load()
-            let key: AnswerKey
-            do {
-                key = try JSONDecoder().decode(AnswerKey.self, from: Data(contentsOf: URL(fileURLWithPath: planted)))
-            } catch {
-                CommandOutput.fail("cannot read the answer key \(planted): \(error)")
-            }
+            let key = AnswerKeyFile.load(planted)
             guard let policy = configuration.policies[key.policy] else {
                 CommandOutput.fail("the answer key's policy \(key.policy) is not configured")
             }
@@ -60,11 +77,18 @@ struct ReportCommand: ParsableCommand {
             }
             let states: [StoredArmState]
             let decisions: [StoredRewardedDecision]
+            let connection: PostgresConnection
             do {
-                let connection = try PostgresConnection(conninfo: configuration.postgres.url)
-                defer { connection.close() }
+                connection = try PostgresConnection(conninfo: configuration.postgres.url)
+            } catch {
+                CommandOutput.fail("\(error)")
+            }
+            defer { connection.close() }
+            do {
                 let reads = LearningReads(connection: connection)
-                states = try reads.armStates(users: key.agents, policy: key.policy, source: source)
+                states = try reads.armStates(
+                    users: key.agents, policy: key.policy, source: source,
+                    at: at.flatMap(TimestampArgument.parse) ?? key.readAt.flatMap(TimestampArgument.parse) ?? Date())
                 decisions = try reads.rewardedDecisions(users: key.agents, policy: key.policy, source: source)
             } catch {
                 CommandOutput.fail("\(error)")
@@ -86,13 +110,18 @@ struct ReportCommand: ParsableCommand {
             }
             let report = ConvergenceReport(
                 key: key, pooled: pooled, lambda: policy.lambda, logged: logged, minMatch: minMatch)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            do {
-                CommandOutput.print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            } catch {
-                CommandOutput.fail("\(error)")
+            let runID = noRecord ? nil : UUID()
+            let output = ConvergenceOutput.value(report, runID: runID)
+            if let runID {
+                EvaluationRecording.record(
+                    EvaluationRun(
+                        runID: runID, kind: .convergence, policy: key.policy, candidate: "learned", source: source,
+                        windowStart: nil, windowEnd: nil, n: report.loggedDecisions,
+                        estimates: ConvergenceOutput.estimates(report).json, passed: report.passed,
+                        report: output.json),
+                    on: connection)
             }
+            CommandOutput.print(output.rendered(format))
             if !report.passed {
                 Foundation.exit(2)
             }
@@ -105,6 +134,8 @@ struct ReportCommand: ParsableCommand {
             discussion: """
                 Prints {"total":{…},"rows":[…]}: rows are the view's (user_id, source, cells, tier1_cells,
                 tier2_cells) for the filter; total counts distinct cells over all the filter's rows together.
+                With --top N also "top": the N cells with the most routing outcomes under the filter
+                ({"cell","count","tier"}, most first, ties by cell).
                 """
         )
 
@@ -116,6 +147,16 @@ struct ReportCommand: ParsableCommand {
         @Option(name: .long, help: "Only this source (prod | synthetic | shadow).")
         var source: String?
 
+        @Option(name: .long, help: "Also list the N most frequent cells.")
+        var top: Int?
+
+        @Option(help: "json | table.")
+        var format: OutputFormat = .json
+
+        func validate() throws {
+            if let top, top < 1 || top > 100_000 { throw ValidationError("--top must be 1…100000") }
+        }
+
         func run() throws {
             let configuration = try options.load()
             if let source, EventSource(rawValue: source) == nil {
@@ -123,23 +164,92 @@ struct ReportCommand: ParsableCommand {
             }
             let rows: [CellCoverage]
             let total: CellCoverage
+            var top: [CellCount]?
             do {
                 let connection = try PostgresConnection(conninfo: configuration.postgres.url)
                 defer { connection.close() }
                 let reads = LearningReads(connection: connection)
                 rows = try reads.cellCoverage(user: user, source: source)
                 total = try reads.cellCoverageTotal(user: user, source: source)
+                if let limit = self.top { top = try reads.topCells(user: user, source: source, limit: limit) }
             } catch {
                 CommandOutput.fail("\(error)")
             }
-            func object(_ coverage: CellCoverage) -> String {
-                "{\"user_id\":\(coverage.userID.map(JSONText.string) ?? "null"),"
-                    + "\"source\":\(coverage.source.map(JSONText.string) ?? "null"),"
-                    + "\"cells\":\(coverage.cells),\"tier1_cells\":\(coverage.tier1Cells),"
-                    + "\"tier2_cells\":\(coverage.tier2Cells)}"
+            func object(_ coverage: CellCoverage) -> ReportValue {
+                .object([
+                    ("user_id", .string(coverage.userID)), ("source", .string(coverage.source)),
+                    ("cells", .integer(coverage.cells)), ("tier1_cells", .integer(coverage.tier1Cells)),
+                    ("tier2_cells", .integer(coverage.tier2Cells)),
+                ])
             }
-            CommandOutput.print(
-                "{\"total\":\(object(total)),\"rows\":[\(rows.map(object).joined(separator: ","))]}")
+            var members: [(String, ReportValue)] = [("total", object(total)), ("rows", .array(rows.map(object)))]
+            if let top {
+                members.append(
+                    (
+                        "top",
+                        .array(
+                            top.map {
+                                .object([
+                                    ("cell", .string($0.cell)), ("count", .integer($0.count)),
+                                    ("tier", .integer($0.tier)),
+                                ])
+                            })
+                    ))
+            }
+            CommandOutput.print(ReportValue.object(members).rendered(format))
         }
+    }
+}
+
+/// `report convergence`'s output: every member of ``ConvergenceReport``.
+enum ConvergenceOutput {
+    static func value(_ report: ConvergenceReport, runID: UUID?) -> ReportValue {
+        .object([
+            ("covered_cells", .integer(report.coveredCells)),
+            ("matched_cells", .integer(report.matchedCells)),
+            ("match_rate", .number(report.matchRate)),
+            ("min_match", .number(report.minMatch)),
+            ("passed", .bool(report.passed)),
+            ("logged_decisions", .integer(report.loggedDecisions)),
+            ("unmatched_decisions", .integer(report.unmatchedDecisions)),
+            ("regret_per_cell", .number(report.regretPerCell)),
+            ("regret_traffic_weighted", .number(report.regretTrafficWeighted)),
+            ("optimal_value", .number(report.optimalValue)),
+            ("learned_value", .number(report.learnedValue)),
+            ("logging_value", .number(report.loggingValue)),
+            ("logging_observed_mean", .number(report.loggingObservedMean)),
+            ("learned_off_policy", offPolicy(report)),
+            ("run_id", .string(runID.map { PostgresText.uuid($0) })),
+            (
+                "cells",
+                .array(
+                    report.cells.map {
+                        .object([
+                            ("cell", .string($0.cell)), ("planted", .string($0.planted)),
+                            ("learned", .string($0.learned)), ("matched", .bool($0.matched)),
+                            ("regret", .number($0.regret)), ("decisions", .integer($0.decisions)),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    /// What `evaluation_runs.estimates` keeps of a convergence run.
+    static func estimates(_ report: ConvergenceReport) -> ReportValue {
+        .object([
+            ("match_rate", .number(report.matchRate)),
+            ("covered_cells", .integer(report.coveredCells)),
+            ("matched_cells", .integer(report.matchedCells)),
+            ("regret_traffic_weighted", .number(report.regretTrafficWeighted)),
+            ("learned_off_policy", offPolicy(report)),
+        ])
+    }
+
+    private static func offPolicy(_ report: ConvergenceReport) -> ReportValue {
+        guard let estimate = report.learnedOffPolicy else { return .null }
+        return .object([
+            ("ips", .number(estimate.ips)), ("snips", .number(estimate.snips)),
+            ("effective_sample_size", .number(estimate.effectiveSampleSize)), ("n", .integer(estimate.n)),
+        ])
     }
 }

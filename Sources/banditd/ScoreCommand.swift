@@ -39,8 +39,23 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .long, help: "Arms to rank even without state (comma-separated); they score at the prior.")
     var arms: String?
 
+    @Option(help: "json | table.")
+    var format: OutputFormat = .json
+
+    @Option(
+        name: .long,
+        help: "Read the state as of this time (RFC 3339; default now): forgetting weighs updates by their age then.")
+    var at: String?
+
     func run() throws {
         let configuration = try options.load()
+        var readAt = Date()
+        if let at {
+            guard let parsed = TimestampArgument.parse(at) else {
+                CommandOutput.fail("--at must be an RFC 3339 time with an offset, got \"\(at)\"")
+            }
+            readAt = parsed
+        }
         guard let definition = configuration.policies[policy] else {
             let names = configuration.policies.policies.map(\.name).joined(separator: ", ")
             CommandOutput.fail("unknown policy \"\(policy)\" (configured: \(names))")
@@ -61,7 +76,7 @@ struct ScoreCommand: ParsableCommand {
             let connection = try PostgresConnection(conninfo: configuration.postgres.url)
             defer { connection.close() }
             let reads = LearningReads(connection: connection)
-            stored = try reads.armStates(users: [user], policy: policy, source: source)
+            stored = try reads.armStates(users: [user], policy: policy, source: source, at: readAt)
             if stored.isEmpty, try !reads.userIsKnown(user, source: source) {
                 CommandOutput.fail(
                     "unknown user \"\(user)\": no bandit state, decisions or routing outcomes under source \(source)")
@@ -102,17 +117,20 @@ struct ScoreCommand: ParsableCommand {
                 CommandOutput.warn("arm \(arm.armID): stored state unusable (\(fallback)); scored at the prior")
             }
         }
-        CommandOutput.print(ScoreOutput.json(ranked))
+        CommandOutput.print(ScoreOutput.value(ranked).rendered(format))
     }
 }
 
 enum ScoreOutput {
     /// `[{"arm_id":…,"score":…,"mean":…,"n":…}, …]` in ranking order.
-    static func json(_ ranked: [RankedArm]) -> String {
-        let items = ranked.map {
-            "{\"arm_id\":\(JSONText.string($0.armID)),\"score\":\($0.score),\"mean\":\($0.mean),\"n\":\($0.n)}"
-        }
-        return "[" + items.joined(separator: ",") + "]"
+    static func value(_ ranked: [RankedArm]) -> ReportValue {
+        .array(
+            ranked.map {
+                .object([
+                    ("arm_id", .string($0.armID)), ("score", .number($0.score)), ("mean", .number($0.mean)),
+                    ("n", .integer($0.n)),
+                ])
+            })
     }
 }
 

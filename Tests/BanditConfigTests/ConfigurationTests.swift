@@ -351,6 +351,27 @@ struct DeclarationTests {
             #expect(registryAccepts(epsilon: epsilon) == ok)
             #expect(fileAccepts("epsilon", "\(epsilon)", algorithm: "egreedy") == ok)
         }
+        func registryAccepts(rewardWait: Int? = nil, defaultReward: Double = 0, halfLife: Double? = nil) -> Bool {
+            (try? PolicyRegistry([
+                PolicyDefinition(
+                    name: "p", algorithm: .linucb, dimension: 3, rewardWaitSeconds: rewardWait,
+                    defaultReward: defaultReward, halfLifeSeconds: halfLife)
+            ])) != nil
+        }
+        // reward_wait_s: 0 in the file means no window (nil), like absent.
+        #expect(fileAccepts("reward_wait_s", "0"))
+        for (wait, ok) in [(-1, false), (1, true), (315_360_000, true), (315_360_001, false)] {
+            #expect(registryAccepts(rewardWait: wait) == ok)
+            #expect(fileAccepts("reward_wait_s", "\(wait)") == ok)
+        }
+        for (reward, ok) in [(-1.0, true), (1, true), (1.5, false), (-1.01, false)] {
+            #expect(registryAccepts(defaultReward: reward) == ok)
+            #expect(fileAccepts("default_reward", "\(reward)") == ok)
+        }
+        for (halfLife, ok) in [(0.5, false), (1, true), (3.2e9, true), (3.3e9, false)] {
+            #expect(registryAccepts(halfLife: halfLife) == ok)
+            #expect(fileAccepts("half_life_s", "\(halfLife)") == ok)
+        }
     }
 }
 

@@ -229,7 +229,7 @@ import Testing
                 #expect(words.count == 2 && Double(words[1].replacingOccurrences(of: "+Inf", with: "inf")) != nil)
             }
         }
-        #expect(declared.count == 12)
+        #expect(declared.count == 14)
     }
 
     @Test func numbersAreWrittenTheWayPrometheusParsesThem() {

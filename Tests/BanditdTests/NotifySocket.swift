@@ -35,8 +35,8 @@ final class NotifySocket: Sendable {
                 if count > 0 {
                     let text = String(decoding: buffer[..<count], as: UTF8.self)
                     messages.withLock { $0.append(text) }
-                } else if count < 0 && errno != EAGAIN && errno != EINTR {
-                    return  // closed
+                } else if count == 0 || (errno != EAGAIN && errno != EINTR) {
+                    return  // closed (after shutdown, recv returns 0 at once: do not spin)
                 }
             }
         }

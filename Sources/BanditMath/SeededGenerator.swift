@@ -1,6 +1,6 @@
 /// SplitMix64: a small, fast generator whose whole sequence is a function of its seed, so a
-/// synthetic world and its log are reproducible on every platform (unlike
-/// `SystemRandomNumberGenerator`). Not for cryptography.
+/// synthetic world, its log and a bootstrap's resamples are reproducible on every platform
+/// (unlike `SystemRandomNumberGenerator`). Not for cryptography.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
