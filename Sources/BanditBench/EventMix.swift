@@ -49,7 +49,7 @@ enum EventMix {
     static func inlineReward(index: Int, now: Date) -> Event {
         let policy = policies[(index / 7) % policies.count]
         return .reward(
-            Reward(
+            try! Reward(
                 eventID: UUID(), occurredAt: now, userID: "user-\(index % users)",
                 source: sources[(index / 3) % sources.count], reward: Double(index % 21) / 10 - 1,
                 target: .inline(
@@ -64,7 +64,7 @@ enum EventMix {
         let key = decisionKey(group: group, slot: slot)
         let policy = policies[key % policies.count]
         return .decision(
-            Decision(
+            try! Decision(
                 eventID: UUID(), occurredAt: now, userID: "user-\(key % users)", source: sources[key % sources.count],
                 decisionID: decisionUUID(group: group, slot: slot), policy: policy.name,
                 policyVersion: "\(policy.name)@1.0.0+a3f9c2e1", armID: "arm-\(key % arms)", propensity: 0.3,
@@ -74,7 +74,7 @@ enum EventMix {
     static func joinedReward(group: Int, decisionSlot: Int, index: Int, now: Date) -> Event {
         let key = decisionKey(group: group, slot: decisionSlot)
         return .reward(
-            Reward(
+            try! Reward(
                 eventID: UUID(), occurredAt: now, userID: "user-\(key % users)", source: sources[key % sources.count],
                 reward: Double(index % 21) / 10 - 1,
                 target: .decision(id: decisionUUID(group: group, slot: decisionSlot))))
@@ -82,7 +82,7 @@ enum EventMix {
 
     static func routing(index: Int, now: Date) -> Event {
         .routing(
-            RoutingOutcome(
+            try! RoutingOutcome(
                 eventID: UUID(), occurredAt: now, userID: "user-\(index % users)",
                 source: sources[(index / 5) % sources.count], inferenceID: UUID(), taskType: .code,
                 taskTypeSource: .classifier, policyVersion: "routing_v1@1.0.0+a3f9c2e1", model: "arm-\(index % arms)",

@@ -54,7 +54,7 @@ struct ChaosEventSet {
                 let decisionFeatures = features(7)
                 pendingDecisions[group * 2 + slot] = (user, arm, decisionFeatures)
                 event = .decision(
-                    Decision(
+                    try! Decision(
                         eventID: Self.uuid(seed: seed, kind: 1, index: index), occurredAt: now, userID: user,
                         decisionID: Self.uuid(seed: seed, kind: 2, index: group * 2 + slot), policy: "egreedy_v1",
                         policyVersion: "egreedy_v1@1.0.0+a3f9c2e1", armID: arm, propensity: 0.4,
@@ -65,7 +65,7 @@ struct ChaosEventSet {
                     fatalError("decision of group \(group) missing")
                 }
                 event = .reward(
-                    Reward(
+                    try! Reward(
                         eventID: Self.uuid(seed: seed, kind: 1, index: index), occurredAt: now, userID: decision.user,
                         reward: reward,
                         target: .decision(id: Self.uuid(seed: seed, kind: 2, index: group * 2 + slot - 2))
@@ -79,7 +79,7 @@ struct ChaosEventSet {
             case 4...11:
                 let x = features(5)
                 event = .reward(
-                    Reward(
+                    try! Reward(
                         eventID: Self.uuid(seed: seed, kind: 1, index: index), occurredAt: now, userID: user,
                         reward: reward, target: .inline(policy: "linucb_v1", armID: arm, features: x)))
                 expectedState[StateKey(user: user, policy: "linucb_v1", arm: arm), default: .zero(dimension: 5)]
@@ -89,7 +89,7 @@ struct ChaosEventSet {
                 let update = slot == 14 ? nil : RoutingOutcome.BanditUpdate(policy: "routing_v1", features: x)
                 let routingReward = abs(reward)
                 event = .routing(
-                    RoutingOutcome(
+                    try! RoutingOutcome(
                         eventID: Self.uuid(seed: seed, kind: 1, index: index), occurredAt: now, userID: user,
                         inferenceID: Self.uuid(seed: seed, kind: 3, index: index), taskType: .code,
                         taskTypeSource: .classifier, policyVersion: "routing_v1@1.0.0+a3f9c2e1", model: arm,
@@ -103,13 +103,13 @@ struct ChaosEventSet {
             case 15, 16:
                 let syncUser = "chaos-sync-\(index)"
                 event = .taskSynced(
-                    TaskSynced(
+                    try! TaskSynced(
                         eventID: Self.uuid(seed: seed, kind: 1, index: index), occurredAt: now, userID: syncUser,
                         taskCount: index % 1000))
                 userSync[syncUser] = index % 1000
             case 17, 18:
                 event = .tipFeedback(
-                    TipFeedback(
+                    try! TipFeedback(
                         eventID: Self.uuid(seed: seed, kind: 1, index: index), occurredAt: now, userID: user,
                         tipID: "tip-\(index % 5)", action: TipAction.allCases[index % 4]))
                 tipFeedback += 1

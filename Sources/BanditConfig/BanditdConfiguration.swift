@@ -1,25 +1,29 @@
 import BanditCore
 
-/// Everything the daemon and its commands read from configuration. The defaults here are the
-/// values shipped in `config/banditd.json`; a test keeps the two equal.
+/// Everything the daemon and its commands read from configuration. Every stored value is
+/// declared, with its default, in `ConfigurationSettings.all` (the policies in `PolicySetting`);
+/// the defaults are the values shipped in `config/banditd.json`, and a test keeps the two equal.
 public struct BanditdConfiguration: Sendable {
     public struct NATS: Sendable, Equatable {
-        public var servers: [String] = ["nats://127.0.0.1:4222"]
-        public var user: String?
-        public var password: String?
-        public var token: String?
-        public var credentialsFile: String?
-        public var tlsCAFile: String?
-        public var tlsCertificateFile: String?
-        public var tlsKeyFile: String?
+        public var servers: [String] = ConfigurationSettings.default(for: \BanditdConfiguration.nats.servers)
+        public var user: String? = ConfigurationSettings.default(for: \BanditdConfiguration.nats.user)
+        public var password: String? = ConfigurationSettings.default(for: \BanditdConfiguration.nats.password)
+        public var token: String? = ConfigurationSettings.default(for: \BanditdConfiguration.nats.token)
+        public var credentialsFile: String? = ConfigurationSettings.default(
+            for: \BanditdConfiguration.nats.credentialsFile)
+        public var tlsCAFile: String? = ConfigurationSettings.default(for: \BanditdConfiguration.nats.tlsCAFile)
+        public var tlsCertificateFile: String? = ConfigurationSettings.default(
+            for: \BanditdConfiguration.nats.tlsCertificateFile)
+        public var tlsKeyFile: String? = ConfigurationSettings.default(for: \BanditdConfiguration.nats.tlsKeyFile)
         /// Consumers are `{prefix}-signals` and `{prefix}-feedback`.
-        public var durablePrefix = "feature-pipeline"
-        public var maxDeliver = 5
-        public var ackWait: Duration = .seconds(30)
-        public var maxAckPending = 1000
+        public var durablePrefix: String = ConfigurationSettings.default(for: \BanditdConfiguration.nats.durablePrefix)
+        public var maxDeliver: Int = ConfigurationSettings.default(for: \BanditdConfiguration.nats.maxDeliver)
+        public var ackWait: Duration = ConfigurationSettings.default(for: \BanditdConfiguration.nats.ackWait)
+        public var maxAckPending: Int = ConfigurationSettings.default(for: \BanditdConfiguration.nats.maxAckPending)
         /// 1 for a single server, 3 for a three-node cluster.
-        public var streamReplicas = 1
-        public var connectTimeout: Duration = .seconds(2)
+        public var streamReplicas: Int = ConfigurationSettings.default(for: \BanditdConfiguration.nats.streamReplicas)
+        public var connectTimeout: Duration = ConfigurationSettings.default(
+            for: \BanditdConfiguration.nats.connectTimeout)
 
         public init() {}
 
@@ -30,23 +34,28 @@ public struct BanditdConfiguration: Sendable {
     public struct Postgres: Sendable, Equatable {
         /// libpq conninfo (`host=… dbname=…`) or URI (`postgresql://…`). May hold a password:
         /// never log it; log `PostgresConninfo.redacted` instead.
-        public var url = "postgresql:///banditd"
-        public var migrateOnStart = true
+        public var url: String = ConfigurationSettings.default(for: \BanditdConfiguration.postgres.url)
+        public var migrateOnStart: Bool = ConfigurationSettings.default(
+            for: \BanditdConfiguration.postgres.migrateOnStart)
 
         public init() {}
     }
 
     public struct Processing: Sendable, Equatable {
-        public var batchSize = 256
+        public var batchSize: Int = ConfigurationSettings.default(for: \BanditdConfiguration.processing.batchSize)
         /// How long one pull waits for a first message.
-        public var maxWait: Duration = .milliseconds(500)
-        public var workersPerConsumer = 1
-        public var maxPayloadBytes = 65536
+        public var maxWait: Duration = ConfigurationSettings.default(for: \BanditdConfiguration.processing.maxWait)
+        public var workersPerConsumer: Int = ConfigurationSettings.default(
+            for: \BanditdConfiguration.processing.workersPerConsumer)
+        public var maxPayloadBytes: Int = ConfigurationSettings.default(
+            for: \BanditdConfiguration.processing.maxPayloadBytes)
         /// How long shutdown may take to settle in-flight batches before exiting.
-        public var shutdownGrace: Duration = .seconds(20)
+        public var shutdownGrace: Duration = ConfigurationSettings.default(
+            for: \BanditdConfiguration.processing.shutdownGrace)
         /// How long a reward whose decision has not arrived is kept (parked) before it is
         /// dead-lettered as max_deliveries (CONTRACT section 3, v1.1).
-        public var earlyRewardWait: Duration = .seconds(120)
+        public var earlyRewardWait: Duration = ConfigurationSettings.default(
+            for: \BanditdConfiguration.processing.earlyRewardWait)
 
         public init() {}
     }
@@ -54,14 +63,14 @@ public struct BanditdConfiguration: Sendable {
     public var nats = NATS()
     public var postgres = Postgres()
     public var processing = Processing()
-    public var healthSocket = "/run/banditd/health.sock"
-    public var logLevel: LogLevel = .info
+    public var healthSocket: String = ConfigurationSettings.default(for: \BanditdConfiguration.healthSocket)
+    public var logLevel: LogLevel = ConfigurationSettings.default(for: \BanditdConfiguration.logLevel)
     public var policies: PolicyRegistry = .defaults
 
     public init() {}
 }
 
 /// The swift-log levels, spelled as in `LOG_LEVEL`.
-public enum LogLevel: String, Sendable, CaseIterable {
+public enum LogLevel: String, Sendable, CaseIterable, Equatable {
     case trace, debug, info, notice, warning, error, critical
 }

@@ -2,18 +2,12 @@ import BanditCore
 import Foundation
 
 /// Reads the JSON configuration file (optional) and then the environment overrides of CONTRACT
-/// section 6. Unknown keys are errors (a typo must not silently fall back to a default), and every
-/// error names the key or variable at fault.
+/// section 6, as `ConfigurationSettings.all` and `PolicySetting.all` declare them. The file is
+/// read by the messages' strict scanner: a duplicate key is an error, as are unknown keys (a typo
+/// must not silently fall back to a default); every error names the key or variable at fault.
 public enum ConfigurationLoader {
-    /// The environment variables read, in the order they are applied. Documented in the README.
-    public static let environmentVariables = [
-        "NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CREDS", "NATS_TLS_CA", "NATS_TLS_CERT",
-        "NATS_TLS_KEY", "NATS_DURABLE_PREFIX", "NATS_MAX_DELIVER", "NATS_ACK_WAIT_S", "NATS_MAX_ACK_PENDING",
-        "NATS_STREAM_REPLICAS",
-        "DATABASE_URL", "BANDITD_MIGRATE_ON_START", "BANDITD_BATCH_SIZE", "BANDITD_MAX_WAIT_MS",
-        "BANDITD_WORKERS_PER_CONSUMER", "BANDITD_SHUTDOWN_GRACE_S", "BANDITD_EARLY_REWARD_WAIT_S",
-        "BANDITD_HEALTH_SOCKET", "LOG_LEVEL",
-    ]
+    /// The environment variables read, in the order they are applied. Documented in config/README.md.
+    public static var environmentVariables: [String] { ConfigurationSettings.environmentVariables }
 
     public static func load(
         file: String?, environment: [String: String] = ProcessInfo.processInfo.environment
@@ -33,192 +27,99 @@ public enum ConfigurationLoader {
     public static func parse(json: [UInt8], source: String = "configuration") throws(ConfigurationError)
         -> BanditdConfiguration
     {
-        let root: [String: JSONValue]
+        let root: JSONTree
         do {
-            guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: Data(json)) else {
-                throw ConfigurationError(key: source, message: "the top level must be a JSON object")
-            }
-            root = object
-        } catch let error as ConfigurationError {
-            throw error
+            root = try JSONTree.parse(json)
         } catch {
-            throw ConfigurationError(key: source, message: "not valid JSON (\(Self.describe(error)))")
+            if error.message.hasPrefix("duplicate key") {
+                throw ConfigurationError(key: error.path, message: "duplicate key (each key may appear once)")
+            }
+            throw ConfigurationError(key: source, message: "not valid JSON (\(error))")
+        }
+        guard case .object(let top) = root else {
+            throw ConfigurationError(key: source, message: "the top level must be a JSON object (got \(root.kind))")
         }
         var configuration = BanditdConfiguration()
-        var top = ObjectReader(root, path: "")
-        if var nats = try top.object("nats") {
-            try nats.read("servers", into: &configuration.nats.servers) { try $0.stringArray(nonEmpty: true) }
-            try nats.readOptional("user", into: &configuration.nats.user) { try $0.string() }
-            try nats.readOptional("password", into: &configuration.nats.password) { try $0.string(secret: true) }
-            try nats.readOptional("token", into: &configuration.nats.token) { try $0.string(secret: true) }
-            try nats.readOptional("creds_file", into: &configuration.nats.credentialsFile) { try $0.string() }
-            try nats.readOptional("tls_ca_file", into: &configuration.nats.tlsCAFile) { try $0.string() }
-            try nats.readOptional("tls_cert_file", into: &configuration.nats.tlsCertificateFile) { try $0.string() }
-            try nats.readOptional("tls_key_file", into: &configuration.nats.tlsKeyFile) { try $0.string() }
-            try nats.read("durable_prefix", into: &configuration.nats.durablePrefix) { try $0.natsName() }
-            try nats.read("max_deliver", into: &configuration.nats.maxDeliver) { try $0.integer(in: 1...1000) }
-            try nats.read("ack_wait_s", into: &configuration.nats.ackWait) { .seconds(try $0.integer(in: 1...3600)) }
-            try nats.read("max_ack_pending", into: &configuration.nats.maxAckPending) {
-                try $0.integer(in: 1...1_000_000)
+        let sections = Dictionary(grouping: ConfigurationSettings.all) { $0.path.count == 1 ? "" : $0.path[0] }
+        for (name, value) in top {
+            if name == "policies" {
+                configuration.policies = try parsePolicies(value)
+            } else if let setting = sections[""]?.first(where: { $0.key == name }) {
+                try apply(setting, value, to: &configuration)
+            } else if let settings = sections[name] {
+                guard case .object(let members) = value else {
+                    throw ConfigurationError(key: name, message: "must be an object (got \(value.kind))")
+                }
+                for (member, memberValue) in members {
+                    let key = "\(name).\(member)"
+                    guard let setting = settings.first(where: { $0.key == key }) else { throw unknown(key) }
+                    try apply(setting, memberValue, to: &configuration)
+                }
+            } else {
+                throw unknown(name)
             }
-            try nats.read("stream_replicas", into: &configuration.nats.streamReplicas) { try $0.integer(in: 1...5) }
-            try nats.read("connect_timeout_ms", into: &configuration.nats.connectTimeout) {
-                .milliseconds(try $0.integer(in: 1...600_000))
-            }
-            try nats.finish()
         }
-        if var postgres = try top.object("postgres") {
-            try postgres.read("url", into: &configuration.postgres.url) { try $0.string(secret: true, nonEmpty: true) }
-            try postgres.read("migrate_on_start", into: &configuration.postgres.migrateOnStart) { try $0.bool() }
-            try postgres.finish()
-        }
-        if var processing = try top.object("processing") {
-            try processing.read("batch_size", into: &configuration.processing.batchSize) {
-                try $0.integer(in: 1...10_000)
-            }
-            try processing.read("max_wait_ms", into: &configuration.processing.maxWait) {
-                .milliseconds(try $0.integer(in: 1...60_000))
-            }
-            try processing.read("workers_per_consumer", into: &configuration.processing.workersPerConsumer) {
-                try $0.integer(in: 1...64)
-            }
-            try processing.read("max_payload_bytes", into: &configuration.processing.maxPayloadBytes) {
-                try $0.integer(in: 256...(8 << 20))
-            }
-            try processing.read("shutdown_grace_s", into: &configuration.processing.shutdownGrace) {
-                .seconds(try $0.integer(in: 1...3600))
-            }
-            try processing.read("early_reward_wait_s", into: &configuration.processing.earlyRewardWait) {
-                .seconds(try $0.integer(in: 1...86_400))
-            }
-            try processing.finish()
-        }
-        if var health = try top.object("health") {
-            try health.read("socket", into: &configuration.healthSocket) { try $0.string(nonEmpty: true) }
-            try health.finish()
-        }
-        if var log = try top.object("log") {
-            try log.read("level", into: &configuration.logLevel) { try $0.enumeration(LogLevel.self) }
-            try log.finish()
-        }
-        if let policies = try top.array("policies") {
-            configuration.policies = try parsePolicies(policies)
-        }
-        try top.finish()
         return configuration
+    }
+
+    private static func unknown(_ key: String) -> ConfigurationError {
+        ConfigurationError(key: key, message: "unknown key (see config/README.md for the keys)")
+    }
+
+    private static func apply(_ setting: Setting, _ value: JSONTree, to configuration: inout BanditdConfiguration)
+        throws(ConfigurationError)
+    {
+        do {
+            try setting.applyJSON(value, &configuration)
+        } catch {
+            throw ConfigurationError(key: setting.key, message: error.message)
+        }
     }
 
     /// Applies the environment overrides; an empty variable counts as unset.
     public static func applyEnvironment(
         _ environment: [String: String], to configuration: inout BanditdConfiguration
     ) throws(ConfigurationError) {
-        func value(_ name: String) -> String? {
-            guard let value = environment[name], !value.isEmpty else { return nil }
-            return value
-        }
-        func integer(_ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
-            guard let text = value(name) else { return nil }
-            guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
-                throw ConfigurationError(
-                    key: name,
-                    message: "must be an integer in \(range.lowerBound)…\(range.upperBound) (got \"\(text)\")")
-            }
-            return number
-        }
-        if let urls = value("NATS_URL") {
-            let servers = urls.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
-                !$0.isEmpty
-            }
-            guard !servers.isEmpty else {
-                throw ConfigurationError(key: "NATS_URL", message: "must list at least one server URL")
-            }
-            configuration.nats.servers = servers
-        }
-        if let user = value("NATS_USER") { configuration.nats.user = user }
-        if let password = value("NATS_PASSWORD") { configuration.nats.password = password }
-        if let token = value("NATS_TOKEN") { configuration.nats.token = token }
-        if let creds = value("NATS_CREDS") { configuration.nats.credentialsFile = creds }
-        if let ca = value("NATS_TLS_CA") { configuration.nats.tlsCAFile = ca }
-        if let cert = value("NATS_TLS_CERT") { configuration.nats.tlsCertificateFile = cert }
-        if let key = value("NATS_TLS_KEY") { configuration.nats.tlsKeyFile = key }
-        if let prefix = value("NATS_DURABLE_PREFIX") {
+        for setting in ConfigurationSettings.all {
+            guard let name = setting.environment, let text = environment[name], !text.isEmpty else { continue }
             do {
-                configuration.nats.durablePrefix = try JSONValue.string(prefix).natsName()
+                try setting.applyText(text, &configuration)
             } catch {
-                throw ConfigurationError(key: "NATS_DURABLE_PREFIX", message: error.message)
+                throw ConfigurationError(key: name, message: error.message)
             }
-        }
-        if let maxDeliver = try integer("NATS_MAX_DELIVER", in: 1...1000) { configuration.nats.maxDeliver = maxDeliver }
-        if let ackWait = try integer("NATS_ACK_WAIT_S", in: 1...3600) { configuration.nats.ackWait = .seconds(ackWait) }
-        if let pending = try integer("NATS_MAX_ACK_PENDING", in: 1...1_000_000) {
-            configuration.nats.maxAckPending = pending
-        }
-        if let replicas = try integer("NATS_STREAM_REPLICAS", in: 1...5) {
-            configuration.nats.streamReplicas = replicas
-        }
-        if let url = value("DATABASE_URL") { configuration.postgres.url = url }
-        if let migrate = value("BANDITD_MIGRATE_ON_START") {
-            switch migrate.lowercased() {
-            case "1", "true", "yes", "on": configuration.postgres.migrateOnStart = true
-            case "0", "false", "no", "off": configuration.postgres.migrateOnStart = false
-            default:
-                throw ConfigurationError(
-                    key: "BANDITD_MIGRATE_ON_START", message: "must be true or false (got \"\(migrate)\")")
-            }
-        }
-        if let batch = try integer("BANDITD_BATCH_SIZE", in: 1...10_000) { configuration.processing.batchSize = batch }
-        if let wait = try integer("BANDITD_MAX_WAIT_MS", in: 1...60_000) {
-            configuration.processing.maxWait = .milliseconds(wait)
-        }
-        if let workers = try integer("BANDITD_WORKERS_PER_CONSUMER", in: 1...64) {
-            configuration.processing.workersPerConsumer = workers
-        }
-        if let grace = try integer("BANDITD_SHUTDOWN_GRACE_S", in: 1...3600) {
-            configuration.processing.shutdownGrace = .seconds(grace)
-        }
-        if let wait = try integer("BANDITD_EARLY_REWARD_WAIT_S", in: 1...86_400) {
-            configuration.processing.earlyRewardWait = .seconds(wait)
-        }
-        if let socket = value("BANDITD_HEALTH_SOCKET") { configuration.healthSocket = socket }
-        if let level = value("LOG_LEVEL") {
-            guard let parsed = LogLevel(rawValue: level.lowercased()) else {
-                throw ConfigurationError(
-                    key: "LOG_LEVEL",
-                    message:
-                        "must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(level)\")"
-                )
-            }
-            configuration.logLevel = parsed
         }
     }
 
-    private static func parsePolicies(_ entries: [JSONValue]) throws(ConfigurationError) -> PolicyRegistry {
+    private static func parsePolicies(_ value: JSONTree) throws(ConfigurationError) -> PolicyRegistry {
+        guard case .array(let entries) = value else {
+            throw ConfigurationError(key: "policies", message: "must be an array of policies (got \(value.kind))")
+        }
+        guard !entries.isEmpty else {
+            throw ConfigurationError(
+                key: "policies", message: "must list at least one policy (an empty list would reject every event)")
+        }
         var definitions: [PolicyDefinition] = []
         for (index, entry) in entries.enumerated() {
             let path = "policies[\(index)]"
-            guard case .object(let object) = entry else {
-                throw ConfigurationError(key: path, message: "must be an object")
+            guard case .object(let members) = entry else {
+                throw ConfigurationError(key: path, message: "must be an object (got \(entry.kind))")
             }
-            var reader = ObjectReader(object, path: path)
-            guard let name = try reader.required("name", { try $0.string(nonEmpty: true) }),
-                let algorithm = try reader.required("algorithm", { try $0.enumeration(PolicyAlgorithm.self) }),
-                let dimension = try reader.required("dimension", { try $0.integer(in: Int.min...Int.max) }),
-                let version = try reader.required("version", { try $0.string(nonEmpty: true) })
-            else { preconditionFailure("required() throws when a key is missing") }
-            var definition = PolicyDefinition(
-                name: name, algorithm: algorithm, dimension: dimension, lambda: 1, alpha: nil, epsilon: nil,
-                version: version)
-            try reader.read("lambda", into: &definition.lambda) { try $0.number() }
-            try reader.readOptional("alpha", into: &definition.alpha) { try $0.number() }
-            try reader.readOptional("epsilon", into: &definition.epsilon) { try $0.number() }
-            // CONTRACT section 8: 0 (like absent) means no reward wait window.
-            try reader.readOptional("reward_wait_s", into: &definition.rewardWaitSeconds) {
-                try $0.integer(in: Int.min...Int.max)
+            var definition = PolicyDefinition(name: "", algorithm: .linucb, dimension: 0)
+            for setting in PolicySetting.all where setting.isRequired {
+                guard members.contains(where: { $0.name == setting.name }) else {
+                    throw ConfigurationError(key: "\(path).\(setting.name)", message: "is required")
+                }
             }
-            if definition.rewardWaitSeconds == 0 { definition.rewardWaitSeconds = nil }
-            try reader.read("default_reward", into: &definition.defaultReward) { try $0.number() }
-            try reader.readOptional("half_life_s", into: &definition.halfLifeSeconds) { try $0.number() }
-            try reader.finish()
+            for (name, memberValue) in members {
+                guard let setting = PolicySetting.all.first(where: { $0.name == name }) else {
+                    throw unknown("\(path).\(name)")
+                }
+                do {
+                    try setting.apply(memberValue, &definition)
+                } catch {
+                    throw ConfigurationError(key: "\(path).\(name)", message: error.message)
+                }
+            }
             definitions.append(definition)
         }
         do {
@@ -226,13 +127,5 @@ public enum ConfigurationLoader {
         } catch {
             throw ConfigurationError(key: error.key, message: error.message)
         }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-                ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }

@@ -10,7 +10,8 @@ import Foundation
 /// 3. UTF-8, then JSON syntax of the whole body (`json.invalid`), duplicate names included;
 /// 4. top-level object, then the members in contract order: `schema_version`, `event_id`,
 ///    `occurred_at`, `user_id`, `source`, then the subject's own fields (`schema.invalid`,
-///    `policy.unknown`, `dimension.mismatch`).
+///    `policy.unknown`, `dimension.mismatch`). This step is the event types' `init(from:)`,
+///    read through `StrictEventDecoder` over the scanned members.
 ///
 /// Headers are not needed by any v1 rule; they are taken so rules about them (e.g. a
 /// `Nats-Msg-Id` that must equal `event_id`) can be added without changing callers.
@@ -77,6 +78,24 @@ public struct EventDecoder: Sendable {
     private func decode(_ subject: EventSubject, _ body: UnsafeRawBufferPointer, now: Date) throws(Rejection)
         -> Event
     {
+        try withStrictDecoder(subject, body, now: now) { (decoder) throws(Rejection) -> Event in
+            do {
+                return try Event(subject: subject, from: decoder)
+            } catch let rejection as Rejection {
+                throw rejection
+            } catch {
+                // The event types turn every decoding failure into a Rejection.
+                throw Rejection(reason: .schemaInvalid, detail: "body: \(error)")
+            }
+        }
+    }
+
+    /// Checks the body's encoding and syntax, then calls `read` with the strict `Decoder` over
+    /// its members (valid for the call only).
+    func withStrictDecoder<Result>(
+        _ subject: EventSubject, _ body: UnsafeRawBufferPointer, now: Date,
+        _ read: (StrictEventDecoder) throws(Rejection) -> Result
+    ) throws(Rejection) -> Result {
         if let offset = UTF8Validation.firstInvalidOffset(body) {
             throw Rejection(reason: .jsonInvalid, detail: "body: invalid UTF-8 at byte \(offset)")
         }
@@ -84,17 +103,21 @@ public struct EventDecoder: Sendable {
             throw Rejection(reason: .jsonInvalid, detail: "body: byte order mark at byte 0 (not allowed in JSON)")
         }
         return try withUnsafeTemporaryAllocation(of: JSONToken.self, capacity: Field.allCases.count) {
-            (slots) throws(Rejection) -> Event in
+            (slots) throws(Rejection) -> Result in
             try withUnsafeTemporaryAllocation(of: Double.self, capacity: MessageMembers.featureCapacity) {
-                (featureValues) throws(Rejection) -> Event in
+                (featureValues) throws(Rejection) -> Result in
                 var members = MessageMembers(bytes: body, slots: slots, featureValues: featureValues)
                 do throws(JSONSyntaxError) {
                     try members.scan(subject)
                 } catch {
                     throw Rejection(reason: .jsonInvalid, detail: "body: \(error.message) (byte \(error.offset))")
                 }
-                let reader = FieldReader(members: members, policies: policies, now: now)
-                return try reader.event(subject)
+                var message = StrictMessage(members: members, now: now)
+                return try withUnsafePointer(to: &message) { (message) throws(Rejection) -> Result in
+                    try withUnsafePointer(to: policies) { (policies) throws(Rejection) -> Result in
+                        try read(StrictEventDecoder(message, policies: policies))
+                    }
+                }
             }
         }
     }
@@ -103,7 +126,7 @@ public struct EventDecoder: Sendable {
 /// The members of a message body that its subject reads, as token slots indexed by `Field`.
 struct MessageMembers {
     /// Room for a pre-parsed `features` vector: no policy has more than 64 dimensions.
-    static let featureCapacity = 64
+    static let featureCapacity = PolicyRegistry.maxDimension
 
     let bytes: UnsafeRawBufferPointer
     let slots: UnsafeMutableBufferPointer<JSONToken>

@@ -1,5 +1,6 @@
-/// Every member name of the v1 payloads. The raw value indexes per-message slots.
-enum Field: Int, CaseIterable, Sendable {
+/// Every member name of the v1 payloads, and the `CodingKey` of every event type. The raw value
+/// indexes the strict decoder's per-message slots, so a keyed lookup is one bit test and one load.
+enum Field: Int, CaseIterable, Sendable, CodingKey {
     case eventID, schemaVersion, occurredAt, userID, source
     case taskCount
     case tipID, action
@@ -39,6 +40,21 @@ enum Field: Int, CaseIterable, Sendable {
         }
     }
 
+    var stringValue: String { name }
+    /// Not an array index: the coding key of an object member only.
+    var intValue: Int? { nil }
+
+    init?(stringValue: String) {
+        guard let field = Field.byName[stringValue] else { return nil }
+        self = field
+    }
+
+    init?(intValue: Int) {
+        nil
+    }
+
+    private static let byName: [String: Field] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
+
     /// Signature of every name, indexed by raw value.
     static let signatures: [NameSignature] = allCases.map { NameSignature($0.name) }
 
@@ -68,22 +84,4 @@ enum Field: Int, CaseIterable, Sendable {
             .inferenceID, .taskType, .taskTypeSource, .policyVersion, .model, .provider, .constraintBand, .reward,
             .latencyMs, .costUSD, .completed, .policy, .features,
         ]
-}
-
-/// `Field` as a coding key, so producers' JSON uses exactly the contract's member names.
-struct FieldKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-
-    init(_ field: Field) {
-        stringValue = field.name
-    }
-
-    init?(stringValue: String) {
-        self.stringValue = stringValue
-    }
-
-    init?(intValue: Int) {
-        nil
-    }
 }

@@ -66,6 +66,11 @@ public struct PolicyDefinition: Sendable, Equatable, Codable {
         self.halfLifeSeconds = halfLifeSeconds
     }
 
+    /// Whether `text` is a semantic version (semver 2.0.0), as `version` must be.
+    public static func isSemanticVersion(_ text: String) -> Bool {
+        SemanticVersion.isValid(text)
+    }
+
     private enum CodingKeys: String, CodingKey {
         case name, algorithm, dimension, lambda, alpha, epsilon, version
         case rewardWaitSeconds = "reward_wait_s"

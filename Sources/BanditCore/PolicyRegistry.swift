@@ -1,5 +1,8 @@
 /// The configured policies, validated, looked up by name.
 public struct PolicyRegistry: Sendable {
+    /// The longest feature vector a policy may have.
+    public static let maxDimension = 64
+
     /// The validated policies in configuration order, with `alpha` / `epsilon` defaults filled.
     public let policies: [PolicyDefinition]
     /// UTF-8 of each name, for allocation-free lookup from message bytes.
@@ -25,8 +28,8 @@ public struct PolicyRegistry: Sendable {
                 throw fail("name", "duplicate policy name \(quoted(policy.name)) (also policies[\(first)])")
             }
             seen[policy.name] = index
-            guard (1...64).contains(policy.dimension) else {
-                throw fail("dimension", "expected an integer 1…64, got \(policy.dimension)")
+            guard (1...PolicyRegistry.maxDimension).contains(policy.dimension) else {
+                throw fail("dimension", "expected an integer 1…\(PolicyRegistry.maxDimension), got \(policy.dimension)")
             }
             guard policy.lambda.isFinite, policy.lambda > 0 else {
                 throw fail("lambda", "expected a finite number > 0, got \(policy.lambda)")

@@ -90,7 +90,7 @@ public struct SyntheticLog: Sendable {
     /// for off-policy evaluation).
     public func decision(_ outcome: SyntheticOutcome) -> Event {
         .decision(
-            Decision(
+            try! Decision(
                 eventID: outcome.decisionEventID, occurredAt: outcome.occurredAt, userID: outcome.agent,
                 source: .synthetic, decisionID: outcome.decisionID, policy: SyntheticWorld.policy,
                 policyVersion: SyntheticWorld.policyVersion, armID: outcome.model, propensity: outcome.propensity,
@@ -101,7 +101,7 @@ public struct SyntheticLog: Sendable {
     /// The `feedback.reward` joining the decision by `decision_id`.
     public func reward(_ outcome: SyntheticOutcome) -> Event {
         .reward(
-            Reward(
+            try! Reward(
                 eventID: outcome.rewardEventID, occurredAt: outcome.occurredAt, userID: outcome.agent,
                 source: .synthetic, reward: outcome.reward, target: .decision(id: outcome.decisionID)))
     }
@@ -111,7 +111,7 @@ public struct SyntheticLog: Sendable {
     public func routing(_ outcome: SyntheticOutcome) -> Event {
         let model = world.models.firstIndex(of: outcome.model)!
         return .routing(
-            RoutingOutcome(
+            try! RoutingOutcome(
                 eventID: outcome.routingEventID, occurredAt: outcome.occurredAt, userID: outcome.agent,
                 source: .synthetic, inferenceID: outcome.inferenceID, taskType: outcome.context.taskType,
                 taskTypeSource: .caller, policyVersion: SyntheticWorld.policyVersion, model: outcome.model,

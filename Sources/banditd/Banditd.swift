@@ -12,6 +12,7 @@ struct Banditd: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, MigrateCommand.self, StreamsCommand.self, HealthCommand.self, DlqCommand.self,
             ScoreCommand.self, SimulateCommand.self, ReportCommand.self, StatsCommand.self, StateCommand.self,
+            SchemaCommand.self,
         ]
     )
 }

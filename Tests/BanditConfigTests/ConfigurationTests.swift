@@ -217,3 +217,183 @@ struct EnvironmentOverrideTests {
         #expect(error?.description.contains("hunter2") == false)
     }
 }
+
+struct StrictFileTests {
+    @Test(arguments: [
+        ("{\"nats\": {\"max_deliver\": 5, \"max_deliver\": 7}}", "nats.max_deliver"),
+        ("{\"nats\": {}, \"nats\": {}}", "nats"),
+        ("{\"log\": {\"level\": \"info\", \"le\\u0076el\": \"debug\"}}", "log.level"),
+        (
+            "{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3, \"version\": \"1.0.0\", \"name\": \"q\"}]}",
+            "policies[0].name"
+        ),
+        ("{\"unknown\": {\"a\": 1, \"a\": 2}}", "unknown.a"),
+    ])
+    func aDuplicateKeyAnywhereIsAnErrorNamingIt(json: String, key: String) {
+        let error = parseError(json)
+        #expect(error?.key == key)
+        #expect(error?.message == "duplicate key (each key may appear once)")
+    }
+
+    @Test func anEmptyPolicyListIsAnError() {
+        let error = parseError("{\"policies\": []}")
+        #expect(error?.key == "policies")
+        #expect(error?.message.hasPrefix("must list at least one policy") == true)
+    }
+
+    @Test func integerSettingsNeedIntegerSyntax() {
+        #expect(parseError("{\"nats\": {\"max_deliver\": 5.0}}")?.key == "nats.max_deliver")
+        #expect(parseError("{\"nats\": {\"max_deliver\": 5e0}}")?.key == "nats.max_deliver")
+        #expect(
+            parseError(
+                "{\"policies\": [{\"name\": \"p\", \"algorithm\": \"linucb\", \"dimension\": 3.0, \"version\": \"1.0.0\"}]}"
+            )?.key == "policies[0].dimension")
+        #expect((try? parse("{\"nats\": {\"max_deliver\": 7}}"))?.nats.maxDeliver == 7)
+    }
+
+    @Test func theFileIsStrictJSON() {
+        for text in [
+            "\u{FEFF}{}", "{\"a\":1,}", "{\"nats\": {\"user\": \"\\uD800\"}}", "{} x",
+            "[" + String(repeating: "[", count: 70),
+        ] {
+            #expect(parseError(text) != nil, "\(text)")
+        }
+    }
+
+    @Test func errorMessagesComeFromTheDeclaration() {
+        #expect(parseError("{\"nats\": {\"max_deliver\": 0}}")?.message == "must be an integer in 1…1000 (got 0)")
+        #expect(environmentError(["NATS_MAX_DELIVER": "0"])?.message == "must be an integer in 1…1000 (got \"0\")")
+        #expect(
+            parseError("{\"log\": {\"level\": \"loud\"}}")?.message
+                == "must be one of trace, debug, info, notice, warning, error, critical (got \"loud\")")
+    }
+}
+
+struct DeclarationTests {
+    @Test func everySettingHasAUniqueKeyAndEnvironmentVariable() {
+        let keys = ConfigurationSettings.all.map(\.key)
+        #expect(Set(keys).count == keys.count)
+        let variables = ConfigurationSettings.all.compactMap(\.environment)
+        #expect(Set(variables).count == variables.count)
+        #expect(ConfigurationLoader.environmentVariables == variables)
+        // CONTRACT section 6 names these at least.
+        for name in [
+            "NATS_URL", "NATS_DURABLE_PREFIX", "NATS_MAX_DELIVER", "DATABASE_URL", "BANDITD_HEALTH_SOCKET", "LOG_LEVEL",
+        ] {
+            #expect(variables.contains(name))
+        }
+    }
+
+    /// Every stored value of the configuration (but the policies) is filled by one declaration.
+    @Test func everyStoredPropertyIsDeclaredOnce() {
+        let configuration = BanditdConfiguration()
+        var leaves = 0
+        for child in Mirror(reflecting: configuration).children where child.label != "policies" {
+            let nested = Mirror(reflecting: child.value)
+            leaves += nested.displayStyle == .struct ? nested.children.count : 1
+        }
+        #expect(leaves == ConfigurationSettings.all.count)
+    }
+
+    @Test func eachDeclarationReadsItsOwnKeyFromTheFileAndItsVariableFromTheEnvironment() throws {
+        for setting in ConfigurationSettings.all {
+            // The declared default, written back into the file, parses to the defaults.
+            let path = setting.key.split(separator: ".").map(String.init)
+            let value = try #require(sampleJSON(setting))
+            let json = path.count == 2 ? "{\"\(path[0])\": {\"\(path[1])\": \(value)}}" : "{\"\(path[0])\": \(value)}"
+            #expect((try? parse(json)) != nil, "\(json)")
+            #expect(
+                parseError(json.replacingOccurrences(of: "\"\(path.last!)\"", with: "\"\(path.last!)_typo\""))?.key
+                    != nil)
+        }
+    }
+
+    func sampleJSON(_ setting: Setting) -> String? {
+        switch setting.type {
+        case let type where type.hasPrefix("integer"): String(setting.defaultText)
+        case "boolean": setting.defaultText
+        case let type where type.hasPrefix("list"): setting.defaultText
+        default: "\"\(setting.defaultText == "none" ? "x" : setting.defaultText)\""
+        }
+    }
+
+    @Test func policyDeclarationsAndTheRegistryAgreeOnTheBounds() {
+        func registryAccepts(dimension: Int = 3, lambda: Double = 1, alpha: Double? = nil, epsilon: Double? = nil)
+            -> Bool
+        {
+            let algorithm: PolicyAlgorithm = epsilon == nil ? .linucb : .egreedy
+            return
+                (try? PolicyRegistry([
+                    PolicyDefinition(
+                        name: "p", algorithm: algorithm, dimension: dimension, lambda: lambda, alpha: alpha,
+                        epsilon: epsilon)
+                ])) != nil
+        }
+        func fileAccepts(_ member: String, _ value: String, algorithm: String = "linucb") -> Bool {
+            var members = ["\"name\": \"p\"", "\"algorithm\": \"\(algorithm)\"", "\"version\": \"1.0.0\""]
+            if member != "dimension" { members.append("\"dimension\": 3") }
+            members.append("\"\(member)\": \(value)")
+            return parseError("{\"policies\": [{" + members.joined(separator: ", ") + "}]}") == nil
+        }
+        for (dimension, ok) in [(0, false), (1, true), (64, true), (65, false)] {
+            #expect(registryAccepts(dimension: dimension) == ok)
+            #expect(fileAccepts("dimension", "\(dimension)") == ok)
+        }
+        for (lambda, ok) in [(0.0, false), (-1, false), (1e-9, true), (5, true)] {
+            #expect(registryAccepts(lambda: lambda) == ok)
+            #expect(fileAccepts("lambda", "\(lambda)") == ok)
+        }
+        for (alpha, ok) in [(-0.1, false), (0.0, true), (3, true)] {
+            #expect(registryAccepts(alpha: alpha) == ok)
+            #expect(fileAccepts("alpha", "\(alpha)") == ok)
+        }
+        for (epsilon, ok) in [(-0.1, false), (0.0, true), (1, true), (1.1, false)] {
+            #expect(registryAccepts(epsilon: epsilon) == ok)
+            #expect(fileAccepts("epsilon", "\(epsilon)", algorithm: "egreedy") == ok)
+        }
+        func registryAccepts(rewardWait: Int? = nil, defaultReward: Double = 0, halfLife: Double? = nil) -> Bool {
+            (try? PolicyRegistry([
+                PolicyDefinition(
+                    name: "p", algorithm: .linucb, dimension: 3, rewardWaitSeconds: rewardWait,
+                    defaultReward: defaultReward, halfLifeSeconds: halfLife)
+            ])) != nil
+        }
+        // reward_wait_s: 0 in the file means no window (nil), like absent.
+        #expect(fileAccepts("reward_wait_s", "0"))
+        for (wait, ok) in [(-1, false), (1, true), (315_360_000, true), (315_360_001, false)] {
+            #expect(registryAccepts(rewardWait: wait) == ok)
+            #expect(fileAccepts("reward_wait_s", "\(wait)") == ok)
+        }
+        for (reward, ok) in [(-1.0, true), (1, true), (1.5, false), (-1.01, false)] {
+            #expect(registryAccepts(defaultReward: reward) == ok)
+            #expect(fileAccepts("default_reward", "\(reward)") == ok)
+        }
+        for (halfLife, ok) in [(0.5, false), (1, true), (3.2e9, true), (3.3e9, false)] {
+            #expect(registryAccepts(halfLife: halfLife) == ok)
+            #expect(fileAccepts("half_life_s", "\(halfLife)") == ok)
+        }
+    }
+}
+
+struct ConfigurationReferenceTests {
+    static let readme = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("config/README.md")
+
+    /// Fails while config/README.md's tables differ from the declarations; with
+    /// BANDITD_UPDATE_CONFIG_README=1 it rewrites them first.
+    @Test func theReadmeTablesAreGeneratedFromTheDeclarations() throws {
+        let document = try String(contentsOf: Self.readme, encoding: .utf8)
+        let updated = try #require(
+            ConfigurationReference.updating(document), "config/README.md has no generated section")
+        if ProcessInfo.processInfo.environment["BANDITD_UPDATE_CONFIG_README"] == "1", updated != document {
+            try Data(updated.utf8).write(to: Self.readme)
+            return
+        }
+        #expect(
+            updated == document,
+            "config/README.md is stale: run BANDITD_UPDATE_CONFIG_README=1 swift test --filter ConfigurationReferenceTests"
+        )
+        for setting in ConfigurationSettings.all { #expect(document.contains("| `\(setting.key)` |")) }
+    }
+}

@@ -9,10 +9,12 @@ struct DerivedValueTests {
         let event = try decode(.routing, Sample.routing).get()
         guard case .routing(let outcome) = event else { return }
         #expect(outcome.cell == "code|gpt-4o-mini|standard")
-        var other = outcome
-        other.taskType = .toolUse
-        other.model = "a|b"
-        other.constraintBand = .high
+        let other = try RoutingOutcome(
+            eventID: outcome.eventID, occurredAt: outcome.occurredAt, userID: outcome.userID,
+            inferenceID: outcome.inferenceID, taskType: .toolUse, taskTypeSource: outcome.taskTypeSource,
+            policyVersion: outcome.policyVersion, model: "a|b", provider: outcome.provider, constraintBand: .high,
+            reward: outcome.reward, latencyMs: outcome.latencyMs, costUSD: outcome.costUSD,
+            completed: outcome.completed)
         #expect(other.cell == "tool_use|a|b|high")
     }
 

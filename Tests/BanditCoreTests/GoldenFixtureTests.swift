@@ -22,14 +22,14 @@ struct GoldenFixtureTests {
         (
             "signals.task.synced", .taskSynced,
             .taskSynced(
-                TaskSynced(
+                try! TaskSynced(
                     eventID: uuid("0b7c2f5e-8a41-4c3b-9d2e-5f6a7b8c9d01"), occurredAt: date("1777111200"),
                     userID: "user-000042", source: .prod, taskCount: 137))
         ),
         (
             "signals.tip.feedback", .tipFeedback,
             .tipFeedback(
-                TipFeedback(
+                try! TipFeedback(
                     eventID: uuid("1c8d3a6f-9b52-4d4c-8e3f-6a7b8c9d0e12"),
                     occurredAt: Date(timeIntervalSinceReferenceDate: 798_796_890 + 0.25),
                     userID: "user-000042", source: .prod, tipID: "tip-weekly-review", action: .accepted))
@@ -37,7 +37,7 @@ struct GoldenFixtureTests {
         (
             "signals.decision", .decision,
             .decision(
-                Decision(
+                try! Decision(
                     eventID: uuid("2d9e4b7a-0c63-4e5d-9f4a-7b8c9d0e1f23"),
                     occurredAt: Date(timeIntervalSinceReferenceDate: 798_804_120 + 0.5),
                     userID: "user-000042", source: .synthetic,
@@ -50,7 +50,7 @@ struct GoldenFixtureTests {
         (
             "feedback.reward", .reward,
             .reward(
-                Reward(
+                try! Reward(
                     eventID: uuid("4fb06d9c-2e85-4a7f-9b6c-9d0e1f2a3b45"), occurredAt: date("1777111500"),
                     userID: "user-000042", source: .synthetic, reward: 1,
                     target: .decision(id: uuid("3eaf5c8b-1d74-4f6e-8a5b-8c9d0e1f2a34"))))
@@ -58,7 +58,7 @@ struct GoldenFixtureTests {
         (
             "feedback.reward.inline", .reward,
             .reward(
-                Reward(
+                try! Reward(
                     eventID: uuid("6f1c2a9e-3b7d-4c1e-9a5f-2d8e7b6c4a10"),
                     occurredAt: Date(timeIntervalSinceReferenceDate: 798_804_000 + 0.123),
                     userID: "user-0000000042", source: .prod, reward: 0.75,
@@ -69,7 +69,7 @@ struct GoldenFixtureTests {
         (
             "feedback.routing", .routing,
             .routing(
-                RoutingOutcome(
+                try! RoutingOutcome(
                     eventID: uuid("5ac17e0d-3f96-4b8a-8c7d-0e1f2a3b4c56"),
                     occurredAt: Date(timeIntervalSinceReferenceDate: 798_823_799 + 0.999),
                     userID: "svc:router@eu-1", source: .shadow,
@@ -82,7 +82,7 @@ struct GoldenFixtureTests {
         (
             "feedback.routing.minimal", .routing,
             .routing(
-                RoutingOutcome(
+                try! RoutingOutcome(
                     eventID: uuid("7ce3902f-5b18-4dac-8e9f-2a3b4c5d6e78"), occurredAt: date("1777111800"),
                     userID: "user-000042", source: .prod, inferenceID: uuid("8df4a130-6c29-4ebd-9fa0-3b4c5d6e7f89"),
                     taskType: .toolUse, taskTypeSource: .default, policyVersion: "routing_v1@1.0.0+a3f9c2e1",

@@ -29,7 +29,7 @@ struct RewardLoopTests {
 
     static func decision(id: UUID, arm: String, features: [Double], ageSeconds: Double) -> Event {
         .decision(
-            Decision(
+            try! Decision(
                 eventID: UUID(), occurredAt: EventFactory.now(offset: -ageSeconds), userID: "u1", decisionID: id,
                 policy: "linucb_v1", policyVersion: "linucb_v1@1.0.0+a3f9c2e1", armID: arm, propensity: 0.5,
                 features: features))
@@ -137,7 +137,7 @@ struct RewardLoopTests {
             for age in [0.0, 2 * hour, 1 * hour] {
                 try harness.publish(
                     .routing(
-                        RoutingOutcome(
+                        try! RoutingOutcome(
                             eventID: UUID(), occurredAt: EventFactory.now(offset: -age), userID: "u1",
                             inferenceID: UUID(),
                             taskType: .code, taskTypeSource: .caller, policyVersion: "routing_v1@1.0.0+a3f9c2e1",

@@ -77,7 +77,7 @@ struct DaemonProcessTests {
             // One event through the whole path.
             let nats = try NATSConnection(options: NATSConnectionOptions(servers: [stack.nats.url]))
             let event = Event.reward(
-                Reward(
+                try Reward(
                     eventID: UUID(), occurredAt: Date(), userID: "u1", reward: 1,
                     target: .inline(policy: "linucb_v1", armID: "a1", features: [0.1, 0.2, 0.3, 0.4, 0.5])))
             try nats.publish(subject: "feedback.reward", body: Array(try JSONEncoder().encode(event)))
@@ -127,7 +127,7 @@ struct DaemonProcessTests {
                 let reward = Double(index % 7) / 10
                 expectedRewardSums["\(user)/\(arm)", default: 0] += reward
                 let event = Event.reward(
-                    Reward(
+                    try Reward(
                         eventID: UUID(), occurredAt: Date(), userID: user, reward: reward,
                         target: .inline(
                             policy: "linucb_v1", armID: arm, features: [0.1, -0.2, 0.3, 0.4, Double(index % 3)])))
@@ -193,7 +193,7 @@ struct DaemonProcessTests {
                 let reward = Double(index % 9) / 10
                 expectedRewardSum += reward
                 let event = Event.reward(
-                    Reward(
+                    try Reward(
                         eventID: UUID(), occurredAt: Date(), userID: "u\(index % 25)", reward: reward,
                         target: .inline(
                             policy: "linucb_v1", armID: "a\(index % 4)", features: [0.5, 0.1, -0.1, 0.2, 0.3])))

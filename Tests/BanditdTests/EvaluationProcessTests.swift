@@ -33,14 +33,14 @@ struct EvaluationProcessTests {
             let decisionID = UUID(uuid: Self.uuid(&generator))
             decisions.append(
                 .decision(
-                    Decision(
+                    try! Decision(
                         eventID: UUID(uuid: Self.uuid(&generator)), occurredAt: Date(), userID: user, source: source,
                         decisionID: decisionID, policy: "linucb_v1", policyVersion: "linucb_v1@1.0.0+a3f9c2e1",
                         armID: arm, propensity: 1.0 / 3, features: [1, Double(context), 0, 0, 0], candidates: arms,
                         probabilities: [1.0 / 3, 1.0 / 3, 1.0 / 3])))
             rewards.append(
                 .reward(
-                    Reward(
+                    try! Reward(
                         eventID: UUID(uuid: Self.uuid(&generator)), occurredAt: Date(), userID: user, source: source,
                         reward: reward, target: .decision(id: decisionID))))
         }
@@ -270,13 +270,14 @@ struct EvaluationProcessTests {
                 let id = UUID()
                 bare.append(
                     .decision(
-                        Decision(
+                        try! Decision(
                             eventID: UUID(), occurredAt: Date(), userID: "u1", decisionID: id, policy: "linucb_v1",
                             policyVersion: "linucb_v1@1.0.0+a3f9c2e1", armID: "a", propensity: 0.5,
                             features: [1, Double(index % 2), 0, 0, 0])))
                 bare.append(
                     .reward(
-                        Reward(eventID: UUID(), occurredAt: Date(), userID: "u1", reward: 1, target: .decision(id: id)))
+                        try! Reward(
+                            eventID: UUID(), occurredAt: Date(), userID: "u1", reward: 1, target: .decision(id: id)))
                 )
             }
             try stack.publish(bare.filter { $0.subject == .decision }, on: nats)

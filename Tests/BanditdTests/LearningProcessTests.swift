@@ -109,18 +109,18 @@ struct LearningProcessTests {
                 let id = UUID()
                 prod.append(
                     .decision(
-                        Decision(
+                        try Decision(
                             eventID: UUID(), occurredAt: Date(), userID: user, decisionID: id,
                             policy: SyntheticWorld.policy, policyVersion: SyntheticWorld.policyVersion, armID: model,
                             propensity: 0.25, features: features)))
                 rewards.append(
                     .reward(
-                        Reward(
+                        try Reward(
                             eventID: UUID(), occurredAt: Date(), userID: user, reward: Double(index % 5) / 4,
                             target: .decision(id: id))))
                 rewards.append(
                     .routing(
-                        RoutingOutcome(
+                        try RoutingOutcome(
                             eventID: UUID(), occurredAt: Date(), userID: user, inferenceID: UUID(),
                             taskType: TaskType.allCases[index % 7], taskTypeSource: .caller,
                             policyVersion: "routing_v1@1.0.0+a3f9c2e1", model: model, provider: "p",

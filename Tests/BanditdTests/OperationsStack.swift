@@ -78,7 +78,7 @@ struct OperationsStack {
         user: String, policy: String, arm: String, features: [Double], reward: Double
     ) throws -> (id: UUID, body: [UInt8]) {
         let event = Event.reward(
-            Reward(
+            try Reward(
                 eventID: UUID(), occurredAt: Date(), userID: user, reward: reward,
                 target: .inline(policy: policy, armID: arm, features: features)))
         return (event.eventID, Array(try JSONEncoder().encode(event)))

@@ -14,14 +14,14 @@ struct ReadSideProcessTests {
         features: [Double] = [1, 0.5, 0, 0, 0]
     ) -> Event {
         .reward(
-            Reward(
+            try! Reward(
                 eventID: UUID(), occurredAt: Date(), userID: user, source: source, reward: reward,
                 target: .inline(policy: policy, armID: arm, features: features)))
     }
 
     static func decision(_ user: String, arm: String, id: UUID = UUID()) -> Event {
         .decision(
-            Decision(
+            try! Decision(
                 eventID: UUID(), occurredAt: Date(), userID: user, decisionID: id, policy: "linucb_v1",
                 policyVersion: "linucb_v1@1.0.0+a3f9c2e1", armID: arm, propensity: 0.5, features: [1, 0, 0, 0, 0],
                 candidates: ["a", "b"], probabilities: [0.5, 0.5]))
@@ -30,7 +30,7 @@ struct ReadSideProcessTests {
     static func joined(_ user: String, _ decision: Event, reward: Double) -> Event {
         guard case .decision(let logged) = decision else { preconditionFailure("not a decision") }
         return .reward(
-            Reward(
+            try! Reward(
                 eventID: UUID(), occurredAt: Date(), userID: user, reward: reward,
                 target: .decision(id: logged.decisionID)))
     }
@@ -281,7 +281,7 @@ struct ReadSideProcessTests {
                 for index in 0..<count {
                     events.append(
                         .routing(
-                            RoutingOutcome(
+                            try! RoutingOutcome(
                                 eventID: UUID(), occurredAt: Date(), userID: index % 2 == 0 ? "u1" : "u2",
                                 inferenceID: UUID(), taskType: taskType, taskTypeSource: .caller,
                                 policyVersion: "routing_v1@1.0.0+a3f9c2e1", model: model, provider: "p",
