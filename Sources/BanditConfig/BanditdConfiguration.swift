@@ -55,6 +55,8 @@ public struct BanditdConfiguration: Sendable {
     public var postgres = Postgres()
     public var processing = Processing()
     public var healthSocket = "/run/banditd/health.sock"
+    /// Where `/metrics` and `/healthz` are served over HTTP (CONTRACT section 11); nil: not served.
+    public var metricsListen: ListenAddress?
     public var logLevel: LogLevel = .info
     public var policies: PolicyRegistry = .defaults
 

@@ -12,7 +12,7 @@ public enum ConfigurationLoader {
         "NATS_STREAM_REPLICAS",
         "DATABASE_URL", "BANDITD_MIGRATE_ON_START", "BANDITD_BATCH_SIZE", "BANDITD_MAX_WAIT_MS",
         "BANDITD_WORKERS_PER_CONSUMER", "BANDITD_SHUTDOWN_GRACE_S", "BANDITD_EARLY_REWARD_WAIT_S",
-        "BANDITD_HEALTH_SOCKET", "LOG_LEVEL",
+        "BANDITD_HEALTH_SOCKET", "BANDITD_METRICS_LISTEN", "LOG_LEVEL",
     ]
 
     public static func load(
@@ -97,6 +97,12 @@ public enum ConfigurationLoader {
             try health.read("socket", into: &configuration.healthSocket) { try $0.string(nonEmpty: true) }
             try health.finish()
         }
+        if var metrics = try top.object("metrics") {
+            try metrics.readOptional("listen", into: &configuration.metricsListen) {
+                try ListenAddress(parsing: try $0.string(nonEmpty: true))
+            }
+            try metrics.finish()
+        }
         if var log = try top.object("log") {
             try log.read("level", into: &configuration.logLevel) { try $0.enumeration(LogLevel.self) }
             try log.finish()
@@ -180,6 +186,13 @@ public enum ConfigurationLoader {
             configuration.processing.earlyRewardWait = .seconds(wait)
         }
         if let socket = value("BANDITD_HEALTH_SOCKET") { configuration.healthSocket = socket }
+        if let listen = value("BANDITD_METRICS_LISTEN") {
+            do {
+                configuration.metricsListen = try ListenAddress(parsing: listen)
+            } catch {
+                throw ConfigurationError(key: "BANDITD_METRICS_LISTEN", message: error.message)
+            }
+        }
         if let level = value("LOG_LEVEL") {
             guard let parsed = LogLevel(rawValue: level.lowercased()) else {
                 throw ConfigurationError(

@@ -38,6 +38,7 @@ struct ShippedConfigurationTests {
         #expect(shipped.postgres == defaults.postgres)
         #expect(shipped.processing == defaults.processing)
         #expect(shipped.healthSocket == defaults.healthSocket)
+        #expect(shipped.metricsListen == defaults.metricsListen)
         #expect(shipped.logLevel == defaults.logLevel)
         #expect(shipped.policies.policies == defaults.policies.policies)
     }
@@ -51,6 +52,7 @@ struct ShippedConfigurationTests {
         #expect(defaults.nats.ackWait == .seconds(30))
         #expect(defaults.processing.maxPayloadBytes == 65536)
         #expect(defaults.healthSocket == "/run/banditd/health.sock")
+        #expect(defaults.metricsListen == nil, "metrics over HTTP are off unless metrics.listen is set")
         #expect(defaults.policies.policies.map(\.name) == ["linucb_v1", "egreedy_v1", "egreedy_v2", "routing_v1"])
         #expect(defaults.policies.policies.map(\.dimension) == [5, 7, 12, 8])
     }
@@ -215,5 +217,50 @@ struct EnvironmentOverrideTests {
         let error = environmentError(["DATABASE_URL": "postgresql://u:hunter2@db/x", "NATS_MAX_DELIVER": "bad"])
         #expect(error?.key == "NATS_MAX_DELIVER")
         #expect(error?.description.contains("hunter2") == false)
+    }
+}
+
+/// `metrics.listen` (CONTRACT section 11): absent means off; a host must be an IP literal or
+/// `localhost`, written out even for every interface.
+struct MetricsListenTests {
+    @Test(arguments: [
+        ("127.0.0.1:9464", ListenAddress(host: "127.0.0.1", port: 9464)),
+        ("0.0.0.0:9100", ListenAddress(host: "0.0.0.0", port: 9100)),
+        ("[::1]:9464", ListenAddress(host: "::1", port: 9464)),
+        ("[::]:1", ListenAddress(host: "::", port: 1)),
+        ("localhost:65535", ListenAddress(host: "localhost", port: 65535)),
+    ])
+    func aHostAndPortAreRead(text: String, expected: ListenAddress) throws {
+        let configuration = try parse("{\"metrics\": {\"listen\": \"\(text)\"}}")
+        #expect(configuration.metricsListen == expected)
+        #expect(configuration.metricsListen?.description == text)
+    }
+
+    @Test func theEnvironmentOverridesTheFile() throws {
+        var configuration = try parse("{\"metrics\": {\"listen\": \"127.0.0.1:9464\"}}")
+        try ConfigurationLoader.applyEnvironment(["BANDITD_METRICS_LISTEN": "[::1]:9000"], to: &configuration)
+        #expect(configuration.metricsListen == ListenAddress(host: "::1", port: 9000))
+        #expect(ConfigurationLoader.environmentVariables.contains("BANDITD_METRICS_LISTEN"))
+    }
+
+    @Test func absentOrNullMeansOff() throws {
+        #expect(try parse("{}").metricsListen == nil)
+        #expect(try parse("{\"metrics\": {}}").metricsListen == nil)
+        #expect(try parse("{\"metrics\": {\"listen\": null}}").metricsListen == nil)
+    }
+
+    @Test(arguments: [
+        "9464", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:http",
+        "::1:9464", "[::1]9464", "[::1", "metrics.example.com:9464", "256.0.0.1:9464", "",
+    ])
+    func aBadAddressIsAnErrorNamingTheKey(text: String) {
+        let error = parseError("{\"metrics\": {\"listen\": \"\(text)\"}}")
+        #expect(error?.key == "metrics.listen")
+        #expect(
+            environmentError(["BANDITD_METRICS_LISTEN": text.isEmpty ? "x" : text])?.key == "BANDITD_METRICS_LISTEN")
+    }
+
+    @Test func anUnknownMetricsKeyIsAnError() {
+        #expect(parseError("{\"metrics\": {\"listen_on\": \"127.0.0.1:9464\"}}")?.key == "metrics.listen_on")
     }
 }
