@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(name: "BanditCoreFuzz", dependencies: ["BanditCore"]),
 
         // Starts real nats-server and PostgreSQL processes (tests and benchmarks) …
-        .target(name: "TestServers", path: "Tests/TestServers"),
+        .target(name: "TestServers", dependencies: ["NATSKit"], path: "Tests/TestServers"),
         // … and gives each test suite its own (Swift Testing suite traits).
         .target(name: "TestSupport", dependencies: ["TestServers"], path: "Tests/TestSupport"),
 
