@@ -45,6 +45,9 @@ enum Mix: String, Codable {
     case headline
     /// 45 % decisions, 45 % rewards joining them, 10 % routing.
     case join
+    /// The headline mix with half of its decisions an hour old: past the shipped 600 s reward
+    /// window, so the closing job closes them with the default reward while the backlog drains.
+    case headlineHalfClosing = "headline-half-closing"
 }
 
 struct Bench {
@@ -159,6 +162,20 @@ struct Bench {
         try waitUntil(timeout: .seconds(1800), poll: .milliseconds(100)) { stack.isDrained() }
         let wall = (ContinuousClock.now - started).seconds
         let cpu = stack.cpuSeconds(daemons: processes).minus(cpuBefore)
+        var closed: Int?
+        if mix == .headlineHalfClosing {
+            // Every decision past its window must be closed (the job runs every 5 s).
+            let due = events.count { event in
+                if case .decision(let decision) = event { return decision.occurredAt < Date().addingTimeInterval(-600) }
+                return false
+            }
+            try? waitUntil(timeout: .seconds(60), poll: .milliseconds(200)) {
+                (try? stack.database.query("SELECT count(*) FROM decisions WHERE reward_origin = 'default'").rows[0]
+                    .int(0)) == due
+            }
+            closed = try stack.database.query("SELECT count(*) FROM decisions WHERE reward_origin = 'default'")
+                .rows[0].int(0)
+        }
         let peakRSS = processes.map { DaemonStack.peakRSSKiB(pid: $0.pid) }.max() ?? 0
         for daemon in processes { daemon.signal(SIGTERM) }
         for daemon in processes { _ = daemon.waitForExit(timeout: .seconds(30)) }
@@ -176,7 +193,7 @@ struct Bench {
             eventsPerSecond: Double(applied) / max(seconds, 0.001), peakRSSKiB: peakRSS,
             naks: stack.redeliveredCount(), deadLettered: stack.deadLetterCount(), wallSeconds: wall,
             cpuPercent: cpu.percent(of: wall),
-            statements: profile ? try stack.statementStatistics() : [])
+            statements: profile ? try stack.statementStatistics() : [], decisionsClosedByDefault: closed)
     }
 
     /// Publishes the headline mix at a steady rate and measures publish→commit latency of every

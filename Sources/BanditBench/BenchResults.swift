@@ -20,6 +20,8 @@ struct DrainResult: Codable {
     var cpuPercent: CPUSeconds
     /// pg_stat_statements of the run, by total time (profiled runs only).
     var statements: [StatementStatistics]
+    /// Decisions the closing job closed with the default reward (the closing scenario only).
+    var decisionsClosedByDefault: Int?
 }
 
 struct StatementStatistics: Codable {
@@ -152,6 +154,8 @@ struct BenchResults: Codable {
     /// The headline: the throughput issue's realistic mix as a 100,000-event backlog.
     var drainHeadline: DrainResult?
     var drainJoin: DrainResult?
+    /// The headline drain while the closing job closes half the decisions (the reward loop's cost).
+    var drainClosing: DrainResult?
     var drainBatchOne: DrainResult?
     /// The same drain with 1, 2 and 3 daemons sharing the consumers on this machine.
     var scaleOut: [DrainResult] = []
@@ -182,11 +186,14 @@ struct BenchResults: Codable {
             "| raw database: COPY \(number(rawCopy["rows"])) ledger rows | \(number(rawCopy["rows_per_s"])) rows/s |",
         ]
         let bare = rawPullAck["messages_per_s"]
-        for drain in [drainHeadline, drainJoin, drainBatchOne].compactMap({ $0 }) + scaleOut + clusterComparison {
+        for drain in [drainHeadline, drainClosing, drainJoin, drainBatchOne].compactMap({ $0 }) + scaleOut
+            + clusterComparison
+        {
             let ratio = bare.map { " = \(String(format: "%.2f", drain.eventsPerSecond / $0)) × bare pull+ack" } ?? ""
             let cpu = drain.cpuPercent
+            let closed = drain.decisionsClosedByDefault.map { "; \($0) decisions closed by default" } ?? ""
             lines.append(
-                "| \(drain.name): \(drain.events) events, batch \(drain.batchSize), \(drain.daemons) daemon(s) | **\(number(drain.eventsPerSecond)) events/s**\(ratio) (\(number(drain.seconds)) s; \(drain.naks) redelivered, \(drain.deadLettered) dead-lettered; CPU banditd \(number(cpu.daemon)) %, PostgreSQL \(number(cpu.postgres)) %, nats-server \(number(cpu.natsServer)) %; peak RSS \(drain.peakRSSKiB / 1024) MiB) |"
+                "| \(drain.name): \(drain.events) events, batch \(drain.batchSize), \(drain.daemons) daemon(s) | **\(number(drain.eventsPerSecond)) events/s**\(ratio) (\(number(drain.seconds)) s; \(drain.naks) redelivered, \(drain.deadLettered) dead-lettered; CPU banditd \(number(cpu.daemon)) %, PostgreSQL \(number(cpu.postgres)) %, nats-server \(number(cpu.natsServer)) %; peak RSS \(drain.peakRSSKiB / 1024) MiB\(closed)) |"
             )
         }
         for steady in steady {

@@ -26,10 +26,12 @@ enum EventMix {
         let slot = index % 20
         let group = index / 20
         switch mix {
-        case .headline:
+        case .headline, .headlineHalfClosing:
             switch slot {
             case 0..<14: return inlineReward(index: index, now: now)
-            case 14..<18: return decision(group: group, slot: slot, now: now)
+            case 14..<18:
+                let old = mix == .headlineHalfClosing && slot.isMultiple(of: 2)
+                return decision(group: group, slot: slot, now: old ? now.addingTimeInterval(-3600) : now)
             default: return routing(index: index, now: now)
             }
         case .join:

@@ -30,6 +30,11 @@ do {
         results.drainHeadline = try bench.drain(
             name: "drain, headline mix", mix: .headline, events: options.events, batchSize: 256, profile: true)
     }
+    if bench.wants("drain-closing") {
+        results.drainClosing = try bench.drain(
+            name: "drain, headline mix, half the decisions past their reward window", mix: .headlineHalfClosing,
+            events: options.events, batchSize: 256)
+    }
     if bench.wants("drain-join") {
         results.drainJoin = try bench.drain(
             name: "drain, join mix", mix: .join, events: options.events, batchSize: 256, profile: true)

@@ -224,6 +224,13 @@ public enum ConfigurationLoader {
             try reader.read("lambda", into: &definition.lambda) { try $0.number() }
             try reader.readOptional("alpha", into: &definition.alpha) { try $0.number() }
             try reader.readOptional("epsilon", into: &definition.epsilon) { try $0.number() }
+            // CONTRACT section 8: 0 (like absent) means no reward wait window.
+            try reader.readOptional("reward_wait_s", into: &definition.rewardWaitSeconds) {
+                try $0.integer(in: Int.min...Int.max)
+            }
+            if definition.rewardWaitSeconds == 0 { definition.rewardWaitSeconds = nil }
+            try reader.read("default_reward", into: &definition.defaultReward) { try $0.number() }
+            try reader.readOptional("half_life_s", into: &definition.halfLifeSeconds) { try $0.number() }
             try reader.finish()
             definitions.append(definition)
         }

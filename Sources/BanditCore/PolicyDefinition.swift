@@ -32,6 +32,15 @@ public struct PolicyDefinition: Sendable, Equatable, Codable {
     public var epsilon: Double?
     /// Semantic version (semver 2.0.0), e.g. `1.0.0`.
     public var version: String
+    /// Reward wait window in seconds (CONTRACT section 8): a decision without a reward this long
+    /// after its `occurred_at` is closed with `defaultReward`. nil (or 0 in configuration): no
+    /// window.
+    public var rewardWaitSeconds: Int?
+    /// The reward a decision is closed with when its window passes; finite, in [-1, 1].
+    public var defaultReward: Double
+    /// Forgetting: an update made for an event at time t counts with weight 2^(−(τ − t)/h) when
+    /// the state is read at τ. nil: no forgetting.
+    public var halfLifeSeconds: Double?
 
     public init(
         name: String,
@@ -40,7 +49,10 @@ public struct PolicyDefinition: Sendable, Equatable, Codable {
         lambda: Double = PolicyDefinition.defaultLambda,
         alpha: Double? = nil,
         epsilon: Double? = nil,
-        version: String = PolicyDefinition.defaultVersion
+        version: String = PolicyDefinition.defaultVersion,
+        rewardWaitSeconds: Int? = nil,
+        defaultReward: Double = 0,
+        halfLifeSeconds: Double? = nil
     ) {
         self.name = name
         self.algorithm = algorithm
@@ -49,10 +61,16 @@ public struct PolicyDefinition: Sendable, Equatable, Codable {
         self.alpha = alpha
         self.epsilon = epsilon
         self.version = version
+        self.rewardWaitSeconds = rewardWaitSeconds
+        self.defaultReward = defaultReward
+        self.halfLifeSeconds = halfLifeSeconds
     }
 
     private enum CodingKeys: String, CodingKey {
         case name, algorithm, dimension, lambda, alpha, epsilon, version
+        case rewardWaitSeconds = "reward_wait_s"
+        case defaultReward = "default_reward"
+        case halfLifeSeconds = "half_life_s"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -64,6 +82,11 @@ public struct PolicyDefinition: Sendable, Equatable, Codable {
         alpha = try container.decodeIfPresent(Double.self, forKey: .alpha)
         epsilon = try container.decodeIfPresent(Double.self, forKey: .epsilon)
         version = try container.decodeIfPresent(String.self, forKey: .version) ?? PolicyDefinition.defaultVersion
+        // 0 means "no window", like absent.
+        let wait = try container.decodeIfPresent(Int.self, forKey: .rewardWaitSeconds)
+        rewardWaitSeconds = wait == 0 ? nil : wait
+        defaultReward = try container.decodeIfPresent(Double.self, forKey: .defaultReward) ?? 0
+        halfLifeSeconds = try container.decodeIfPresent(Double.self, forKey: .halfLifeSeconds)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -75,5 +98,8 @@ public struct PolicyDefinition: Sendable, Equatable, Codable {
         try container.encodeIfPresent(alpha, forKey: .alpha)
         try container.encodeIfPresent(epsilon, forKey: .epsilon)
         try container.encode(version, forKey: .version)
+        try container.encodeIfPresent(rewardWaitSeconds, forKey: .rewardWaitSeconds)
+        try container.encode(defaultReward, forKey: .defaultReward)
+        try container.encodeIfPresent(halfLifeSeconds, forKey: .halfLifeSeconds)
     }
 }

@@ -47,6 +47,23 @@ public struct PolicyRegistry: Sendable {
                 }
                 policy.epsilon = epsilon
             }
+            if let wait = policy.rewardWaitSeconds {
+                // At most ten years: the closing arithmetic and the database interval stay exact.
+                guard (1...315_360_000).contains(wait) else {
+                    throw fail(
+                        "reward_wait_s", "expected an integer 1…315360000 seconds (0 or absent: no window), got \(wait)"
+                    )
+                }
+            }
+            guard policy.defaultReward.isFinite, (-1...1).contains(policy.defaultReward) else {
+                throw fail("default_reward", "expected a finite number in [-1, 1], got \(policy.defaultReward)")
+            }
+            if let halfLife = policy.halfLifeSeconds {
+                guard halfLife.isFinite, halfLife >= 1, halfLife <= 3.2e9 else {
+                    throw fail(
+                        "half_life_s", "expected a number of seconds 1…3.2e9 (absent: no forgetting), got \(halfLife)")
+                }
+            }
             guard SemanticVersion.isValid(policy.version) else {
                 throw fail("version", "expected a semantic version like 1.0.0, got \(quoted(policy.version))")
             }
@@ -57,12 +74,13 @@ public struct PolicyRegistry: Sendable {
     }
 
     /// CONTRACT section 5's shipped defaults: `linucb_v1` (d=5), `egreedy_v1` (d=7),
-    /// `egreedy_v2` (d=12), `routing_v1` (linucb, d=8); λ 1, α 1.0, ε 0.1, version 1.0.0.
+    /// `egreedy_v2` (d=12), `routing_v1` (linucb, d=8); λ 1, α 1.0, ε 0.1, version 1.0.0; and
+    /// section 8's shipped reward loop: a 600 s reward wait with default reward 0, no forgetting.
     public static let defaults: PolicyRegistry = try! PolicyRegistry([
-        PolicyDefinition(name: "linucb_v1", algorithm: .linucb, dimension: 5, alpha: 1.0),
-        PolicyDefinition(name: "egreedy_v1", algorithm: .egreedy, dimension: 7, epsilon: 0.1),
-        PolicyDefinition(name: "egreedy_v2", algorithm: .egreedy, dimension: 12, epsilon: 0.1),
-        PolicyDefinition(name: "routing_v1", algorithm: .linucb, dimension: 8, alpha: 1.0),
+        PolicyDefinition(name: "linucb_v1", algorithm: .linucb, dimension: 5, alpha: 1.0, rewardWaitSeconds: 600),
+        PolicyDefinition(name: "egreedy_v1", algorithm: .egreedy, dimension: 7, epsilon: 0.1, rewardWaitSeconds: 600),
+        PolicyDefinition(name: "egreedy_v2", algorithm: .egreedy, dimension: 12, epsilon: 0.1, rewardWaitSeconds: 600),
+        PolicyDefinition(name: "routing_v1", algorithm: .linucb, dimension: 8, alpha: 1.0, rewardWaitSeconds: 600),
     ])
 
     public subscript(name: String) -> PolicyDefinition? {

@@ -58,22 +58,29 @@ public struct ArmStatistics: Sendable, Equatable {
     /// The caller has validated the event (CONTRACT §2: finite features with |x| ≤ 1e6, finite
     /// reward); a feature vector of the wrong length is a programming error.
     public mutating func add(features x: [Double], reward r: Double) {
+        add(features: x, reward: r, weight: 1)
+    }
+
+    /// Adds one observation with weight `w` (forgetting, CONTRACT section 8): a += w x xᵀ,
+    /// b += w r x; n and rewardSum stay raw counts (n += 1, rewardSum += r).
+    public mutating func add(features x: [Double], reward r: Double, weight w: Double) {
         let d = dimension
         precondition(x.count == d, "feature vector length \(x.count) differs from dimension \(d)")
         x.withUnsafeBufferPointer { x in
             a.withUnsafeMutableBufferPointer { a in
                 // x_i * x_j == x_j * x_i exactly, so a stays exactly symmetric.
                 for i in 0..<d {
-                    let xi = x[i]
+                    let wxi = w * x[i]
                     let row = a.baseAddress! + i &* d
                     for j in 0..<d {
-                        row[j] += xi * x[j]
+                        row[j] += wxi * x[j]
                     }
                 }
             }
+            let wr = w * r
             b.withUnsafeMutableBufferPointer { b in
                 for i in 0..<d {
-                    b[i] += r * x[i]
+                    b[i] += wr * x[i]
                 }
             }
         }
@@ -86,16 +93,35 @@ public struct ArmStatistics: Sendable, Equatable {
     /// closed with a default reward d corrects it with delta = r − d, which leaves exactly the
     /// sums an on-time reward r would have made (CONTRACT section 8).
     public mutating func correct(features x: [Double], by delta: Double) {
+        correct(features: x, by: delta, weight: 1)
+    }
+
+    /// A correction of an update that was made with weight `w`: b += w · delta · x,
+    /// rewardSum += delta.
+    public mutating func correct(features x: [Double], by delta: Double, weight w: Double) {
         let d = dimension
         precondition(x.count == d, "feature vector length \(x.count) differs from dimension \(d)")
         x.withUnsafeBufferPointer { x in
+            let wd = w * delta
             b.withUnsafeMutableBufferPointer { b in
                 for i in 0..<d {
-                    b[i] += delta * x[i]
+                    b[i] += wd * x[i]
                 }
             }
         }
         rewardSum += delta
+    }
+
+    /// Multiplies the weighted sums a and b by `factor` (moving the reference time of forgetting);
+    /// n and rewardSum are raw counts and stay.
+    public mutating func scaleWeightedSums(by factor: Double) {
+        guard factor != 1 else { return }
+        a.withUnsafeMutableBufferPointer { a in
+            for k in a.indices { a[k] *= factor }
+        }
+        b.withUnsafeMutableBufferPointer { b in
+            for k in b.indices { b[k] *= factor }
+        }
     }
 
     /// Adds another arm's sums (e.g. a batch delta) into this one.

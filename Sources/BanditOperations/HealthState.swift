@@ -183,7 +183,10 @@ public final class HealthState: Sendable {
             json += ",\"dead_letters_waiting\":\(worker.deadLettersWaiting)"
             json += ",\"dead_letter_failure\":\(worker.deadLetterFailure.map(JSONText.string) ?? "null")}"
         }
-        json += "}}"
+        json += "}"
+        let rewardLoop = metrics.rewardLoopCounts
+        json += ",\"reward_loop\":{\"closed_by_default\":\(rewardLoop.closedByDefault)"
+        json += ",\"late_corrected\":\(rewardLoop.lateCorrected)}}"
         return json
     }
 

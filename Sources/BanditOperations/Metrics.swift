@@ -26,6 +26,8 @@ import Synchronization
 /// | `banditd_consumer_pending` | gauge | `num_pending` of the consumer, as last polled |
 /// | `banditd_consumer_ack_pending` | gauge | `num_ack_pending` of the consumer, as last polled |
 /// | `banditd_consumer_last_message_timestamp_seconds` | gauge | unix time of the last processed message (absent until one) |
+/// | `banditd_decisions_closed_by_default_total` | counter | decisions closed with their default reward |
+/// | `banditd_rewards_late_total` | counter | late rewards that corrected a default closing |
 /// | `banditd_database_reconnects_total` | counter | PostgreSQL reconnections |
 /// | `banditd_nats_reconnects_total` | counter | NATS reconnections |
 ///
@@ -55,6 +57,8 @@ public final class Metrics: Sendable {
     private let consumers: [ConsumerSeries]
     private let databaseReconnects: Counter
     private let natsReconnects: Counter
+    private let decisionsClosedByDefault: HealthCounter
+    private let rewardsLate: HealthCounter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -63,6 +67,17 @@ public final class Metrics: Sendable {
             descriptor: .banditd("database_reconnects", unit: "total", "PostgreSQL reconnections."))
         natsReconnects = registry.makeCounter(
             descriptor: .banditd("nats_reconnects", unit: "total", "NATS reconnections."))
+        decisionsClosedByDefault = HealthCounter(
+            registry.makeCounter(
+                descriptor: .banditd(
+                    "decisions_closed_by_default", unit: "total",
+                    "Decisions closed with their policy's default reward when their reward window passed.")))
+        rewardsLate = HealthCounter(
+            registry.makeCounter(
+                descriptor: .banditd(
+                    "rewards_late", unit: "total",
+                    "Late rewards that corrected a decision closed with its default reward."
+                )))
     }
 
     /// Counts `count` messages as processed (applied, or recognised as duplicates, and acked) and
@@ -115,6 +130,18 @@ public final class Metrics: Sendable {
     public func setConsumerPending(_ consumer: ConsumerRole, pending: UInt64, ackPending: UInt64) {
         consumers[consumer.index].pending.set(to: Double(pending))
         consumers[consumer.index].ackPending.set(to: Double(ackPending))
+    }
+
+    /// The reward loop: decisions closed with their policy's default reward, and late rewards that
+    /// corrected such a closing.
+    public func recordRewardLoop(closedByDefault: Int, lateCorrected: Int) {
+        if closedByDefault > 0 { decisionsClosedByDefault.increment(by: closedByDefault) }
+        if lateCorrected > 0 { rewardsLate.increment(by: lateCorrected) }
+    }
+
+    /// Decisions closed with their default reward, and late rewards that corrected one, so far.
+    public var rewardLoopCounts: (closedByDefault: UInt64, lateCorrected: UInt64) {
+        (decisionsClosedByDefault.value, rewardsLate.value)
     }
 
     public func recordDatabaseReconnect() {

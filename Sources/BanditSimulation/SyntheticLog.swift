@@ -35,6 +35,15 @@ public struct SyntheticLog: Sendable {
 
     public let world: SyntheticWorld
     public let outcomes: [SyntheticOutcome]
+    /// In a drifting world, the index of the first outcome drawn from the world after the drift
+    /// (the log's middle); nil otherwise.
+    public let driftIndex: Int?
+
+    /// The event time of the drift (the first outcome after it), if the world drifts.
+    public var driftAt: Date? { driftIndex.map { Self.epoch.addingTimeInterval(Double($0)) } }
+
+    /// The event time of the last outcome: the moment to read a forgetting state at.
+    public var lastEventAt: Date { Self.epoch.addingTimeInterval(Double(max(outcomes.count - 1, 0))) }
 
     public init(world: SyntheticWorld, count: Int = defaultOutcomes) {
         precondition(count >= 0, "count must not be negative")
@@ -43,14 +52,17 @@ public struct SyntheticLog: Sendable {
         let policy = EpsilonGreedy(epsilon: Self.epsilon)
         var outcomes: [SyntheticOutcome] = []
         outcomes.reserveCapacity(count)
+        let driftIndex = world.drifts ? count / 2 : nil
+        self.driftIndex = driftIndex
         for index in 0..<count {
+            let afterDrift = driftIndex.map { index >= $0 } ?? false
             let agentIndex = generator.index(below: world.agents.count)
             let context = SyntheticContext(
                 taskType: TaskType.allCases[generator.index(below: TaskType.allCases.count)],
                 band: ConstraintBand.allCases[generator.index(below: ConstraintBand.allCases.count)],
                 segment: world.segment(ofAgent: agentIndex))
-            let expected = world.expectedRewards(in: context)
-            let worst = world.loggingGreedyModel(in: context)
+            let expected = world.expectedRewards(in: context, afterDrift: afterDrift)
+            let worst = world.loggingGreedyModel(in: context, afterDrift: afterDrift)
             // The logging policy's "estimates": the worst model ranked first.
             let estimates = world.models.indices.map {
                 ArmEstimate(armID: world.models[$0], mean: $0 == worst ? 1 : 0)

@@ -48,6 +48,11 @@ public struct SyntheticWorld: Sendable {
     public static let noise = 0.15
 
     public let seed: UInt64
+    /// A drifting world (`simulate --drift`): halfway through the log (by event time) the task
+    /// effects of the task types in ``driftedTaskTypes`` rotate among the models, which moves the
+    /// planted optimum of most of their cells. The effects stay additive, so the policy's linear
+    /// model can still represent the world after the change.
+    public let drifts: Bool
     public let agents: [String]
     public let models: [String]
     public let contexts: [SyntheticContext]
@@ -55,9 +60,17 @@ public struct SyntheticWorld: Sendable {
     private let bandEffect: [[Double]]
     private let segmentEffect: [[Double]]
 
-    public init(seed: UInt64, agentCount: Int = 24) {
+    /// The task types whose effects change in a drifting world: every other one (4 of 7, so 36 of
+    /// the 63 cells).
+    public static let driftedTaskTypes: Set<TaskType> = Set(
+        TaskType.allCases.enumerated().filter { $0.offset.isMultiple(of: 2) }.map(\.element))
+    /// After the drift, model m takes the task effect model (m + shift) mod 8 had before.
+    static let driftShift = 3
+
+    public init(seed: UInt64, agentCount: Int = 24, drifts: Bool = false) {
         precondition(agentCount >= Self.segments, "need at least one agent per segment")
         self.seed = seed
+        self.drifts = drifts
         // Agent ids carry the seed, so worlds of different seeds never share (or pool) state.
         self.agents = (0..<agentCount).map { "synth-s\(seed)-agent-\($0 < 10 ? "0" : "")\($0)" }
         self.models = (0..<8).map { "model-\(Character(UnicodeScalar(UInt8(97 + $0))))" }
@@ -83,27 +96,30 @@ public struct SyntheticWorld: Sendable {
     /// The segment of an agent (its index modulo 3).
     public func segment(ofAgent index: Int) -> Int { index % Self.segments }
 
-    /// Expected reward of `models[model]` in `context`.
-    public func expectedReward(model: Int, in context: SyntheticContext) -> Double {
+    /// Expected reward of `models[model]` in `context`, before or after the drift.
+    public func expectedReward(model: Int, in context: SyntheticContext, afterDrift: Bool = false) -> Double {
         let t = TaskType.allCases.firstIndex(of: context.taskType)!
         let b = ConstraintBand.allCases.firstIndex(of: context.band)!
-        return 0.5 + taskEffect[model][t] + bandEffect[model][b] + segmentEffect[model][context.segment]
+        let taskModel =
+            drifts && afterDrift && Self.driftedTaskTypes.contains(context.taskType)
+            ? (model + Self.driftShift) % models.count : model
+        return 0.5 + taskEffect[taskModel][t] + bandEffect[model][b] + segmentEffect[model][context.segment]
     }
 
-    public func expectedRewards(in context: SyntheticContext) -> [Double] {
-        models.indices.map { expectedReward(model: $0, in: context) }
+    public func expectedRewards(in context: SyntheticContext, afterDrift: Bool = false) -> [Double] {
+        models.indices.map { expectedReward(model: $0, in: context, afterDrift: afterDrift) }
     }
 
     /// Index of the planted optimal model (largest expected reward; ties → first id in byte order,
     /// which is index order here).
-    public func optimalModel(in context: SyntheticContext) -> Int {
-        let rewards = expectedRewards(in: context)
+    public func optimalModel(in context: SyntheticContext, afterDrift: Bool = false) -> Int {
+        let rewards = expectedRewards(in: context, afterDrift: afterDrift)
         return rewards.indices.max { rewards[$0] < rewards[$1] || (rewards[$0] == rewards[$1] && $0 > $1) }!
     }
 
     /// The logging policy's greedy model: deliberately the *worst* model of the context.
-    public func loggingGreedyModel(in context: SyntheticContext) -> Int {
-        let rewards = expectedRewards(in: context)
+    public func loggingGreedyModel(in context: SyntheticContext, afterDrift: Bool = false) -> Int {
+        let rewards = expectedRewards(in: context, afterDrift: afterDrift)
         return rewards.indices.min { rewards[$0] < rewards[$1] || (rewards[$0] == rewards[$1] && $0 < $1) }!
     }
 }

@@ -24,7 +24,12 @@ import PostgresKit
 /// daemons sharing a consumer do not deadlock; if a parked reward's state is read in a second
 /// step, PostgreSQL may detect a deadlock, which is retried like a serialization failure.
 public struct BatchApplier: Sendable {
-    public init() {}
+    /// The configured policies: their forgetting half-lives weigh the state updates.
+    public let policies: PolicyRegistry
+
+    public init(policies: PolicyRegistry) {
+        self.policies = policies
+    }
 
     /// Runs the whole batch in one transaction and returns one outcome per item, in order.
     /// Throws `PostgresError` when the transaction fails; nothing is committed then (a failed
@@ -32,7 +37,7 @@ public struct BatchApplier: Sendable {
     public func apply(_ items: [BatchItem], on connection: PostgresConnection) throws(PostgresError) -> [ApplyOutcome] {
         guard !items.isEmpty else { return [] }
         do {
-            var batch = Batch(items)
+            var batch = Batch(items, policies: policies, now: Date())
             try batch.read(connection)
             try batch.decide(connection)
             _ = try connection.pipeline(batch.writes() + [PostgresStatement("COMMIT")])
@@ -47,6 +52,9 @@ public struct BatchApplier: Sendable {
 /// One batch's transaction: what was read, what it decided, what it writes.
 private struct Batch {
     let items: [BatchItem]
+    let policies: PolicyRegistry
+    /// The transaction's clock for forgetting (a row converted to a changed half-life).
+    let now: Date
     /// The first item of each event_id; later copies share its outcome.
     var firstIndex: [UUID: Int] = [:]
     var representatives: [Int] = []
@@ -61,7 +69,7 @@ private struct Batch {
 
     // Decided
     var outcomes: [UUID: ApplyOutcome] = [:]
-    var deltas = ArmStatisticsBatch<StateKey>()
+    var updates = StateUpdates()
     var acceptedDecisions: [Decision] = []
     var decisionRewards: [(decisionID: UUID, eventID: UUID, reward: Double, origin: RewardOrigin)] = []
     /// Parked rewards that take a decision of this batch: written with the decision's row.
@@ -73,8 +81,10 @@ private struct Batch {
     var syncs: [StateKey.UserSource: TaskSynced] = [:]
     var tips: [TipFeedback] = []
 
-    init(_ items: [BatchItem]) {
+    init(_ items: [BatchItem], policies: PolicyRegistry, now: Date) {
         self.items = items
+        self.policies = policies
+        self.now = now
         for (index, item) in items.enumerated() where firstIndex[item.event.eventID] == nil {
             firstIndex[item.event.eventID] = index
             representatives.append(index)
@@ -234,10 +244,9 @@ private struct Batch {
             case .reward(let reward):
                 switch reward.target {
                 case .inline(let policy, let armID, let features):
-                    deltas.add(
-                        key: StateKey(
-                            userID: reward.userID, policy: policy, source: reward.source.rawValue, armID: armID),
-                        features: features, reward: reward.reward)
+                    updates.observe(
+                        StateKey(userID: reward.userID, policy: policy, source: reward.source.rawValue, armID: armID),
+                        features: features, reward: reward.reward, at: reward.occurredAt)
                 case .decision(let decisionID):
                     let joining = JoiningReward(
                         eventID: reward.eventID, decisionID: decisionID, userID: reward.userID,
@@ -255,16 +264,17 @@ private struct Batch {
                     case .late(let defaultReward):
                         rewardedInBatch[decisionID] = reward.eventID
                         record(joining, decision: decision!, origin: .late, correcting: defaultReward)
+                        outcomes[reward.eventID] = .appliedLate
                     }
                 }
             case .routing(let routing):
                 routings.append(routing)
                 if let update = routing.banditUpdate {
-                    deltas.add(
-                        key: StateKey(
+                    updates.observe(
+                        StateKey(
                             userID: routing.userID, policy: update.policy, source: routing.source.rawValue,
                             armID: routing.model),
-                        features: update.features, reward: routing.reward)
+                        features: update.features, reward: routing.reward, at: routing.occurredAt)
                 }
             case .taskSynced(let sync):
                 // Only the newest per (user, source) can win; the upsert may touch a row once.
@@ -284,7 +294,8 @@ private struct Batch {
             switch RewardJoin.judge(parked, decision: logged, earlierInBatch: rewardedInBatch[parked.decisionID]) {
             case .onTime:
                 rewardedInBatch[parked.decisionID] = parked.eventID
-                deltas.add(key: logged.stateKey, features: logged.features, reward: parked.reward)
+                updates.observe(
+                    logged.stateKey, features: logged.features, reward: parked.reward, at: logged.occurredAt)
                 rewardedAtInsert[parked.decisionID] = (parked.eventID, parked.reward)
                 parkedApplied.append(parked.eventID)
                 if !readKeys.contains(logged.stateKey) { parkedKeys.insert(logged.stateKey) }
@@ -315,9 +326,12 @@ private struct Batch {
     ) {
         decisionRewards.append((decision.id, reward.eventID, reward.reward, origin))
         if let defaultReward {
-            deltas.correct(key: decision.stateKey, features: decision.features, by: reward.reward - defaultReward)
+            updates.correct(
+                decision.stateKey, features: decision.features, by: reward.reward - defaultReward,
+                at: decision.occurredAt)
         } else {
-            deltas.add(key: decision.stateKey, features: decision.features, reward: reward.reward)
+            updates.observe(
+                decision.stateKey, features: decision.features, reward: reward.reward, at: decision.occurredAt)
         }
     }
 
@@ -346,7 +360,8 @@ private struct Batch {
                     "DELETE FROM parked_rewards WHERE event_id = ANY($1::uuid[])", [.uuidArray(parkedApplied)]))
         }
         if !parkedVerdicts.isEmpty { statements.append(StoreStatements.parkedVerdicts(parkedVerdicts)) }
-        statements += try StoreStatements.writeState(deltas.deltas, stored: storedState, readKeys: readKeys)
+        statements += try StoreStatements.writeState(
+            updates, stored: storedState, readKeys: readKeys, policies: policies, now: now)
         if !routings.isEmpty { statements.append(StoreStatements.insertRoutings(routings)) }
         if !syncs.isEmpty { statements.append(StoreStatements.upsertSyncs(Array(syncs.values))) }
         if !tips.isEmpty { statements.append(StoreStatements.insertTips(tips)) }
@@ -359,7 +374,7 @@ private struct Batch {
         items.enumerated().map { index, item in
             let outcome = outcomes[item.event.eventID] ?? .duplicate
             // A later copy of an event in the same batch is a duplicate of the first one's effect.
-            if firstIndex[item.event.eventID] != index && (outcome == .applied || outcome == .parked) {
+            if firstIndex[item.event.eventID] != index && [.applied, .appliedLate, .parked].contains(outcome) {
                 return .duplicate
             }
             return outcome
@@ -371,7 +386,8 @@ extension LoggedDecision {
     init(_ decision: Decision) {
         self.init(
             id: decision.decisionID, userID: decision.userID, source: decision.source.rawValue,
-            policy: decision.policy, armID: decision.armID, features: decision.features)
+            policy: decision.policy, armID: decision.armID, features: decision.features,
+            occurredAt: decision.occurredAt)
     }
 
     var stateKey: StateKey { StateKey(userID: userID, policy: policy, source: source, armID: armID) }

@@ -39,6 +39,8 @@ public struct BatchItem: Sendable {
 /// What applying one item did.
 public enum ApplyOutcome: Sendable, Equatable {
     case applied
+    /// Applied as a late reward: it corrected a decision closed with its default reward.
+    case appliedLate
     /// Its event_id was in the ledger already (a redelivery or a re-publish): no second effect.
     case duplicate
     /// A reward whose decision has not arrived: kept in `parked_rewards` (with its ledger row)

@@ -1,3 +1,5 @@
+import BanditMath
+import Foundation
 import PostgresKit
 
 /// One `bandit_state` row as stored (values unchecked: a row holding NaN is still returned, and
@@ -39,21 +41,33 @@ public struct LearningReads {
     }
 
     /// State rows of the given users (all users when nil) for one policy and source, arms in
-    /// UTF-8 byte order.
-    public func armStates(users: [String]?, policy: String, source: String) throws(PostgresError) -> [StoredArmState] {
+    /// UTF-8 byte order, read at `readAt`: a row kept with forgetting has its weighted sums a and b
+    /// scaled to that time (CONTRACT section 8; n and reward_sum are raw counts).
+    public func armStates(users: [String]?, policy: String, source: String, at readAt: Date = Date())
+        throws(PostgresError) -> [StoredArmState]
+    {
         let rows = try connection.query(
             """
-            SELECT user_id, arm_id, dimension, a, b, n, reward_sum FROM bandit_state
+            SELECT user_id, arm_id, dimension, a, b, n, reward_sum, extract(epoch FROM forgetting_ref)::float8,
+                   half_life_s
+            FROM bandit_state
             WHERE policy = $1 AND source = $2 AND ($3::text[] IS NULL OR user_id = ANY ($3::text[]))
             ORDER BY user_id COLLATE "C", arm_id COLLATE "C"
             """, [policy, source, users.map { PostgresText.array($0) }])
         var states: [StoredArmState] = []
         for row in rows.rows {
+            var a = try row.doubleArray(3)
+            var b = try row.doubleArray(4)
+            if try row.optionalString(7) != nil, try row.optionalString(8) != nil {
+                let factor = Forgetting(halfLife: try row.double(8)).readFactor(
+                    reference: try row.double(7), readAt: readAt.timeIntervalSince1970)
+                a = a.map { $0 * factor }
+                b = b.map { $0 * factor }
+            }
             states.append(
                 StoredArmState(
                     userID: try row.string(0), armID: try row.string(1), dimension: try row.int(2),
-                    a: try row.doubleArray(3), b: try row.doubleArray(4), n: try row.int64(5),
-                    rewardSum: try row.double(6)))
+                    a: a, b: b, n: try row.int64(5), rewardSum: try row.double(6)))
         }
         return states
     }

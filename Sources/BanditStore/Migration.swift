@@ -208,5 +208,25 @@ extension Migration {
                 );
                 CREATE INDEX state_resets_key_idx ON state_resets (user_id, policy, source, reset_at);
                 """),
+        // CONTRACT section 8: the reward loop. A decision closed with its policy's default reward
+        // has a reward and no reward event; open decisions are found by policy and age through a
+        // partial index; state rows of a policy with forgetting keep their sums relative to a
+        // reference time, with the half-life they were kept with (both null: no forgetting).
+        Migration(
+            version: 5, name: "reward_loop",
+            sql: """
+                ALTER TABLE decisions DROP CONSTRAINT decisions_reward_pair;
+                ALTER TABLE decisions ADD CONSTRAINT decisions_reward_pair CHECK (
+                    (rewarded_event_id IS NULL) = (reward IS NULL)
+                    OR (reward_origin = 'default' AND rewarded_event_id IS NULL AND reward IS NOT NULL));
+                ALTER TABLE decisions ADD CONSTRAINT decisions_reward_origin_set CHECK (
+                    (reward IS NULL) = (reward_origin IS NULL));
+                CREATE INDEX decisions_open_idx ON decisions (policy, occurred_at) WHERE reward IS NULL;
+
+                ALTER TABLE bandit_state
+                    ADD COLUMN forgetting_ref timestamptz,
+                    ADD COLUMN half_life_s    float8 CHECK (half_life_s > 0),
+                    ADD CONSTRAINT bandit_state_forgetting CHECK ((forgetting_ref IS NULL) = (half_life_s IS NULL));
+                """),
     ]
 }

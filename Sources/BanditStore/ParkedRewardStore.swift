@@ -29,7 +29,11 @@ public struct ParkedRewardLetter: Sendable {
 ///   and waits for the PubAck); only then are their parked and ledger rows deleted, in the same
 ///   transaction. A failed publish rolls back: the reward stays parked and is retried.
 public struct ParkedRewardStore: Sendable {
-    public init() {}
+    public let policies: PolicyRegistry
+
+    public init(policies: PolicyRegistry) {
+        self.policies = policies
+    }
 
     /// Applies up to `limit` parked rewards whose decision is now logged. Returns how many were
     /// applied and how many got a verdict.
@@ -74,7 +78,7 @@ public struct ParkedRewardStore: Sendable {
             var stored: [StateKey: StoredArm] = [:]
             for arm in try StoredArm.rows(of: locked[1]) { stored[arm.key] = arm }
 
-            var deltas = ArmStatisticsBatch<StateKey>()
+            var updates = StateUpdates()
             var rewards: [(decisionID: UUID, eventID: UUID, reward: Double, origin: RewardOrigin)] = []
             var applied: [UUID] = []
             var verdicts: [(eventID: UUID, reason: RejectionReason, detail: String)] = []
@@ -85,13 +89,16 @@ public struct ParkedRewardStore: Sendable {
                 case .onTime:
                     taken[reward.decisionID] = reward.eventID
                     rewards.append((reward.decisionID, reward.eventID, reward.reward, .event))
-                    deltas.add(key: decision!.stateKey, features: decision!.features, reward: reward.reward)
+                    updates.observe(
+                        decision!.stateKey, features: decision!.features, reward: reward.reward,
+                        at: decision!.occurredAt)
                     applied.append(reward.eventID)
                 case .late(let defaultReward):
                     taken[reward.decisionID] = reward.eventID
                     rewards.append((reward.decisionID, reward.eventID, reward.reward, .late))
-                    deltas.correct(
-                        key: decision!.stateKey, features: decision!.features, by: reward.reward - defaultReward)
+                    updates.correct(
+                        decision!.stateKey, features: decision!.features, by: reward.reward - defaultReward,
+                        at: decision!.occurredAt)
                     applied.append(reward.eventID)
                 case .rejected(let reason, let detail):
                     verdicts.append((reward.eventID, reason, detail))
@@ -99,7 +106,8 @@ public struct ParkedRewardStore: Sendable {
                     break  // deleted since (retention): the wait will dead-letter it
                 }
             }
-            var writes = try StoreStatements.writeState(deltas.deltas, stored: stored, readKeys: readKeys)
+            var writes = try StoreStatements.writeState(
+                updates, stored: stored, readKeys: readKeys, policies: policies, now: Date())
             if !rewards.isEmpty { writes.append(StoreStatements.rewardDecisions(rewards)) }
             if !applied.isEmpty {
                 writes.append(

@@ -23,10 +23,12 @@ public struct LoggedDecision: Sendable, Equatable {
     public var rewardedBy: UUID?
     public var reward: Double?
     public var origin: RewardOrigin?
+    /// The decision's event time: the time that weighs its updates under forgetting.
+    public var occurredAt: Date
 
     public init(
         id: UUID, userID: String, source: String, policy: String, armID: String, features: [Double],
-        rewardedBy: UUID? = nil, reward: Double? = nil, origin: RewardOrigin? = nil
+        rewardedBy: UUID? = nil, reward: Double? = nil, origin: RewardOrigin? = nil, occurredAt: Date
     ) {
         self.id = id
         self.userID = userID
@@ -37,6 +39,7 @@ public struct LoggedDecision: Sendable, Equatable {
         self.rewardedBy = rewardedBy
         self.reward = reward
         self.origin = origin
+        self.occurredAt = occurredAt
     }
 }
 

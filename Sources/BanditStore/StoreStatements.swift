@@ -10,11 +10,12 @@ enum StoreStatements {
 
     /// Locks decisions (sorted by id: the one lock order of decisions) and reads what a reward
     /// needs. Columns: decision_id, user_id, source, policy, arm_id, features, rewarded_event_id,
-    /// reward, reward_origin.
+    /// reward, reward_origin, occurred_at.
     static func lockDecisions(_ ids: [UUID]) -> PostgresStatement {
         PostgresStatement(
             """
-            SELECT decision_id, user_id, source, policy, arm_id, features, rewarded_event_id, reward, reward_origin
+            SELECT decision_id, user_id, source, policy, arm_id, features, rewarded_event_id, reward, reward_origin,
+                   occurred_at
             FROM decisions WHERE decision_id = ANY($1::uuid[])
             ORDER BY decision_id FOR UPDATE
             """, [.uuidArray(ids)])
@@ -29,8 +30,8 @@ enum StoreStatements {
                     id: try result.uuid(row, 0), userID: try result.text(row, 1), source: try result.text(row, 2),
                     policy: try result.text(row, 3), armID: try result.text(row, 4),
                     features: try result.doubleArray(row, 5), rewardedBy: try result.optionalUUID(row, 6),
-                    reward: try result.optionalDouble(row, 7), origin: originText.flatMap(RewardOrigin.init(rawValue:)))
-            )
+                    reward: try result.optionalDouble(row, 7), origin: originText.flatMap(RewardOrigin.init(rawValue:)),
+                    occurredAt: try result.timestamp(row, 9)))
         }
         return decisions
     }
@@ -40,7 +41,8 @@ enum StoreStatements {
     static func lockState(keys: [StateKey], decisionsOf decisionIDs: [UUID]) -> PostgresStatement {
         PostgresStatement(
             """
-            SELECT s.ctid, s.user_id, s.policy, s.source, s.arm_id, s.dimension, s.a, s.b, s.n, s.reward_sum
+            SELECT s.ctid, s.user_id, s.policy, s.source, s.arm_id, s.dimension, s.a, s.b, s.n, s.reward_sum,
+                   s.forgetting_ref, s.half_life_s
             FROM (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
                   UNION
                   SELECT user_id, policy, source, arm_id FROM decisions WHERE decision_id = ANY($5::uuid[])
@@ -58,37 +60,46 @@ enum StoreStatements {
 
     // MARK: Writes
 
-    /// The state rows after the batch: read row + delta, written whole. Keys ascending, so rows
-    /// are inserted in the same order by every daemon. A stored row of another dimension (a
-    /// policy whose dimension changed) is bad data: the caller isolates the message.
+    /// The state rows after the transaction: each read row with its updates folded in (under the
+    /// policy's forgetting, if any), written whole. Keys ascending, so rows are inserted in the
+    /// same order by every daemon. A stored row of another dimension (a policy whose dimension
+    /// changed) is bad data: the caller isolates the message.
     static func writeState(
-        _ deltas: [(key: StateKey, delta: ArmStatistics)], stored: [StateKey: StoredArm], readKeys: Set<StateKey>
+        _ updates: StateUpdates, stored: [StateKey: StoredArm], readKeys: Set<StateKey>, policies: PolicyRegistry,
+        now: Date
     ) throws(PostgresError) -> [PostgresStatement] {
-        guard !deltas.isEmpty else { return [] }
-        var updates: [(tid: PostgresTID, statistics: ArmStatistics)] = []
-        var inserts: [(key: StateKey, statistics: ArmStatistics)] = []
-        for (key, delta) in deltas {
+        guard !updates.isEmpty else { return [] }
+        var changed: [(tid: PostgresTID, state: ForgettingState)] = []
+        var created: [(key: StateKey, state: ForgettingState)] = []
+        for key in updates.sortedKeys {
             precondition(readKeys.contains(key), "a state key was updated without being read under lock")
-            if let row = stored[key] {
-                guard row.statistics.dimension == delta.dimension else {
-                    throw PostgresError(
-                        operation: "apply", sqlState: .checkViolation,
-                        message:
-                            "bandit_state row of policy \(key.policy) has dimension \(row.statistics.dimension), the update has \(delta.dimension)"
-                    )
-                }
-                updates.append((row.tid, row.statistics + delta))
+            let rowUpdates = updates.byKey[key] ?? []
+            let dimension = rowUpdates[0].features.count
+            let row = stored[key]
+            if let row, row.statistics.dimension != dimension {
+                throw PostgresError(
+                    operation: "apply", sqlState: .checkViolation,
+                    message:
+                        "bandit_state row of policy \(key.policy) has dimension \(row.statistics.dimension), the update has \(dimension)"
+                )
+            }
+            let halfLife = policies[key.policy]?.halfLifeSeconds
+            var state =
+                row?.forgettingState ?? ForgettingState(statistics: .zero(dimension: dimension), halfLife: halfLife)
+            state.apply(rowUpdates, halfLife: halfLife, now: now.timeIntervalSince1970)
+            if let row {
+                changed.append((row.tid, state))
             } else {
-                inserts.append((key, delta))
+                created.append((key, state))
             }
         }
         var statements: [PostgresStatement] = []
-        if !updates.isEmpty {
-            var a = FlatColumn<Double>(capacity: updates.reduce(0) { $0 + $1.statistics.a.count })
-            var b = FlatColumn<Double>(capacity: updates.reduce(0) { $0 + $1.statistics.b.count })
-            for update in updates {
-                a.append(update.statistics.a)
-                b.append(update.statistics.b)
+        if !changed.isEmpty {
+            var a = FlatColumn<Double>(capacity: changed.reduce(0) { $0 + $1.state.statistics.a.count })
+            var b = FlatColumn<Double>(capacity: changed.reduce(0) { $0 + $1.state.statistics.b.count })
+            for row in changed {
+                a.append(row.state.statistics.a)
+                b.append(row.state.statistics.b)
             }
             statements.append(
                 PostgresStatement(
@@ -96,36 +107,44 @@ enum StoreStatements {
                     WITH updated AS (
                         UPDATE bandit_state AS s
                         SET a = ($2::float8[])[t.a_from : t.a_to], b = ($3::float8[])[t.b_from : t.b_to], n = t.n,
-                            reward_sum = t.reward_sum, updated_at = now()
-                        FROM unnest($1::tid[], $4::int[], $5::int[], $6::int[], $7::int[], $8::bigint[], $9::float8[])
-                             AS t(tid, a_from, a_to, b_from, b_to, n, reward_sum)
+                            reward_sum = t.reward_sum, forgetting_ref = t.forgetting_ref, half_life_s = t.half_life_s,
+                            updated_at = now()
+                        FROM unnest($1::tid[], $4::int[], $5::int[], $6::int[], $7::int[], $8::bigint[], $9::float8[],
+                                    $11::timestamptz[], $12::float8[])
+                             AS t(tid, a_from, a_to, b_from, b_to, n, reward_sum, forgetting_ref, half_life_s)
                         WHERE s.ctid = t.tid
                         RETURNING 1)
                     SELECT banditd_require(count(*) = $10, 'a bandit_state row moved while locked') FROM updated
                     """,
                     [
-                        .tidArray(updates.map(\.tid)), a.value, b.value, a.fromValue, a.toValue, b.fromValue,
-                        b.toValue, .int64Array(updates.map(\.statistics.n)),
-                        .doubleArray(updates.map(\.statistics.rewardSum)), .int64(Int64(updates.count)),
+                        .tidArray(changed.map(\.tid)), a.value, b.value, a.fromValue, a.toValue, b.fromValue,
+                        b.toValue, .int64Array(changed.map(\.state.statistics.n)),
+                        .doubleArray(changed.map(\.state.statistics.rewardSum)), .int64(Int64(changed.count)),
+                        .optionalTimestampArray(
+                            changed.map { $0.state.reference.map(Date.init(timeIntervalSince1970:)) }),
+                        .optionalDoubleArray(changed.map(\.state.halfLife)),
                     ]))
         }
-        if !inserts.isEmpty {
+        if !created.isEmpty {
             var a = FlatColumn<Double>()
             var b = FlatColumn<Double>()
-            for insert in inserts {
-                a.append(insert.statistics.a)
-                b.append(insert.statistics.b)
+            for row in created {
+                a.append(row.state.statistics.a)
+                b.append(row.state.statistics.b)
             }
             statements.append(
                 PostgresStatement(
                     """
                     WITH inserted AS (
-                        INSERT INTO bandit_state (user_id, policy, source, arm_id, dimension, a, b, n, reward_sum, updated_at)
+                        INSERT INTO bandit_state (user_id, policy, source, arm_id, dimension, a, b, n, reward_sum,
+                                                  forgetting_ref, half_life_s, updated_at)
                         SELECT t.user_id, t.policy, t.source, t.arm_id, t.dimension, ($6::float8[])[t.a_from : t.a_to],
-                               ($7::float8[])[t.b_from : t.b_to], t.n, t.reward_sum, now()
+                               ($7::float8[])[t.b_from : t.b_to], t.n, t.reward_sum, t.forgetting_ref, t.half_life_s, now()
                         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $8::int[], $9::int[],
-                                    $10::int[], $11::int[], $12::bigint[], $13::float8[]) WITH ORDINALITY
-                             AS t(user_id, policy, source, arm_id, dimension, a_from, a_to, b_from, b_to, n, reward_sum, ord)
+                                    $10::int[], $11::int[], $12::bigint[], $13::float8[], $15::timestamptz[],
+                                    $16::float8[]) WITH ORDINALITY
+                             AS t(user_id, policy, source, arm_id, dimension, a_from, a_to, b_from, b_to, n, reward_sum,
+                                  forgetting_ref, half_life_s, ord)
                         ORDER BY t.ord
                         ON CONFLICT (user_id, policy, source, arm_id) DO NOTHING
                         RETURNING 1)
@@ -133,18 +152,19 @@ enum StoreStatements {
                     FROM inserted
                     """,
                     [
-                        .textArray(inserts.map(\.key.userID)), .textArray(inserts.map(\.key.policy)),
-                        .textArray(inserts.map(\.key.source)), .textArray(inserts.map(\.key.armID)),
-                        .int32Array(inserts.map { Int32($0.statistics.dimension) }), a.value, b.value, a.fromValue,
-                        a.toValue, b.fromValue, b.toValue, .int64Array(inserts.map(\.statistics.n)),
-                        .doubleArray(inserts.map(\.statistics.rewardSum)), .int64(Int64(inserts.count)),
+                        .textArray(created.map(\.key.userID)), .textArray(created.map(\.key.policy)),
+                        .textArray(created.map(\.key.source)), .textArray(created.map(\.key.armID)),
+                        .int32Array(created.map { Int32($0.state.statistics.dimension) }), a.value, b.value,
+                        a.fromValue, a.toValue, b.fromValue, b.toValue, .int64Array(created.map(\.state.statistics.n)),
+                        .doubleArray(created.map(\.state.statistics.rewardSum)), .int64(Int64(created.count)),
+                        .optionalTimestampArray(
+                            created.map { $0.state.reference.map(Date.init(timeIntervalSince1970:)) }),
+                        .optionalDoubleArray(created.map(\.state.halfLife)),
                     ]))
         }
         return statements
     }
 
-    /// Inserts decisions; those in `rewards` (a parked reward that waited for it) are written
-    /// already rewarded, origin 'event', rather than updated after.
     static func insertDecisions(
         _ decisions: [Decision], rewards: [UUID: (eventID: UUID, reward: Double)] = [:]
     ) -> PostgresStatement {

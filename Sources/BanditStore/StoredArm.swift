@@ -7,8 +7,17 @@ struct StoredArm {
     var tid: PostgresTID
     var key: StateKey
     var statistics: ArmStatistics
+    /// Forgetting: the reference time of the sums (seconds since the epoch) and the half-life
+    /// they were kept with; nil when the row has no forgetting.
+    var reference: Double?
+    var halfLife: Double?
 
-    /// Columns: ctid, user_id, policy, source, arm_id, dimension, a, b, n, reward_sum.
+    var forgettingState: ForgettingState {
+        ForgettingState(statistics: statistics, reference: reference, halfLife: halfLife)
+    }
+
+    /// Columns: ctid, user_id, policy, source, arm_id, dimension, a, b, n, reward_sum,
+    /// forgetting_ref, half_life_s.
     static func rows(of result: PostgresResult) throws(PostgresError) -> [StoredArm] {
         var rows: [StoredArm] = []
         rows.reserveCapacity(result.rowCount)
@@ -21,7 +30,11 @@ struct StoredArm {
                 let statistics = try ArmStatistics(
                     dimension: dimension, a: try result.doubleArray(row, 6), b: try result.doubleArray(row, 7),
                     n: try result.int64(row, 8), rewardSum: try result.double(row, 9))
-                rows.append(StoredArm(tid: try result.tid(row, 0), key: key, statistics: statistics))
+                rows.append(
+                    StoredArm(
+                        tid: try result.tid(row, 0), key: key, statistics: statistics,
+                        reference: try result.optionalTimestamp(row, 10)?.timeIntervalSince1970,
+                        halfLife: try result.optionalDouble(row, 11)))
             } catch let error as BanditMathError {
                 throw PostgresError(
                     operation: "read bandit_state", sqlState: .checkViolation,

@@ -59,7 +59,7 @@ public final class ConsumerWorker {
     private let logger: Logger
     private let fetcher: BatchFetcher
     private let handoff = BatchHandoff(capacity: 1)
-    private let applier = BatchApplier()
+    private let applier: BatchApplier
     private let deadLetters: DeadLetterBacklog
     private let holdPolicy: OutageHold.Policy
     private var database: PostgresConnection?
@@ -77,6 +77,7 @@ public final class ConsumerWorker {
         logger[metadataKey: "worker"] = "\(configuration.workerIndex)"
         self.logger = logger
         holdPolicy = OutageHold.Policy(ackWait: configuration.ackWait)
+        applier = BatchApplier(policies: decoder.policies)
         fetcher = BatchFetcher(
             consumer: try PullConsumer(
                 connection: nats, stream: configuration.stream, consumer: configuration.consumer),
@@ -162,6 +163,8 @@ public final class ConsumerWorker {
                 return
             }
             applySeconds = (ContinuousClock.now - started).seconds
+            let late = applied.count { $0 == .appliedLate }
+            if late > 0 { observer.rewardLoop(closedByDefault: 0, lateCorrected: late) }
             for (offset, outcome) in applied.enumerated() {
                 outcomes[itemPositions[offset]] = MessageOutcome(outcome)
             }
@@ -344,7 +347,7 @@ extension MessageOrigin {
 extension MessageOutcome {
     init(_ outcome: ApplyOutcome) {
         switch outcome {
-        case .applied: self = .applied
+        case .applied, .appliedLate: self = .applied
         case .duplicate: self = .duplicate
         case .parked: self = .parked
         case .rejected(let reason, let detail): self = .rejected(reason: reason.rawValue, detail: detail)

@@ -13,6 +13,7 @@ import PostgresKit
 public final class ParkedRewardSweeper {
     public struct Configuration: Sendable {
         public var databaseURL: String
+        public var policies: PolicyRegistry
         public var earlyRewardWait: Duration
         public var interval: Duration
         /// Rows per transaction.
@@ -20,10 +21,12 @@ public final class ParkedRewardSweeper {
         public var statementTimeout: Duration
 
         public init(
-            databaseURL: String, earlyRewardWait: Duration, interval: Duration = .seconds(1), slice: Int = 256,
+            databaseURL: String, policies: PolicyRegistry, earlyRewardWait: Duration, interval: Duration = .seconds(1),
+            slice: Int = 256,
             statementTimeout: Duration = .seconds(10)
         ) {
             self.databaseURL = databaseURL
+            self.policies = policies
             self.earlyRewardWait = earlyRewardWait
             self.interval = interval
             self.slice = slice
@@ -38,7 +41,7 @@ public final class ParkedRewardSweeper {
     private let observer: any WorkerObserver
     private let signalsHeld: @Sendable () -> Bool
     private let logger: Logger
-    private let store = ParkedRewardStore()
+    private let store: ParkedRewardStore
     private var database: PostgresConnection?
 
     /// - Parameter signalsHeld: whether a signals worker of this daemon holds its batch now.
@@ -47,6 +50,7 @@ public final class ParkedRewardSweeper {
         signalsHeld: @escaping @Sendable () -> Bool, logger: Logger
     ) {
         self.configuration = configuration
+        self.store = ParkedRewardStore(policies: configuration.policies)
         self.publisher = DeadLetterPublisher(nats: nats)
         self.observer = observer
         self.signalsHeld = signalsHeld

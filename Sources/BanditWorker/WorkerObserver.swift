@@ -19,6 +19,9 @@ public protocol WorkerObserver: Sendable {
     func deadLettersWaiting(role: String, loop: String, count: Int, failure: String?)
     /// PostgreSQL reachability as a worker last saw it; `reconnected` after an outage ended.
     func database(connected: Bool, reconnected: Bool)
+    /// The reward loop (CONTRACT section 8): decisions closed with their default reward, and late
+    /// rewards that corrected such a closing.
+    func rewardLoop(closedByDefault: Int, lateCorrected: Int)
 }
 
 /// The settling of one batch, for metrics.

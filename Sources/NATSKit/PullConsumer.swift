@@ -67,8 +67,9 @@ public final class PullConsumer {
         precondition(maxMessages > 0, "fetch needs a positive batch size")
         let start = clock.now
         return try collect(
-            maxMessages: maxMessages, deadline: start + maxWait, linger: linger,
-            requestExpiry: max(maxWait, .milliseconds(10)), issueRequests: true)
+            PullFetch(
+                maxMessages: maxMessages, deadline: start + maxWait, linger: linger,
+                mode: .fetch(requestExpiry: max(maxWait, .milliseconds(10)))))
     }
 
     /// For shutdown: issues no new pull request and returns what the open ones still deliver,
@@ -79,8 +80,7 @@ public final class PullConsumer {
         while clock.now < deadline {
             ledger.prune(now: clock.now, connectionEpoch: connection.status.reconnects)
             let buffered = try collect(
-                maxMessages: .max, deadline: deadline, linger: .milliseconds(20), requestExpiry: .zero,
-                issueRequests: false)
+                PullFetch(maxMessages: .max, deadline: deadline, linger: .milliseconds(20), mode: .finish))
             messages += buffered
             if ledger.open.isEmpty && buffered.isEmpty { break }
         }
@@ -112,50 +112,47 @@ public final class PullConsumer {
     /// Pull requests open at the server, as far as we know.
     public var openRequests: Int { ledger.open.count }
 
-    private func collect(
-        maxMessages: Int, deadline: ContinuousClock.Instant, linger: Duration, requestExpiry: Duration,
-        issueRequests: Bool
-    ) throws(NATSError) -> [JetStreamMessage] {
+    /// Runs one fetch: the decisions are `PullFetch`'s, the I/O is here.
+    private func collect(_ initial: PullFetch) throws(NATSError) -> [JetStreamMessage] {
         guard let sub = subscription else {
             throw NATSError(
                 operation: "fetch from \(stream)/\(consumer)",
                 origin: .library(status: NATS_INVALID_SUBSCRIPTION.rawValue),
                 message: "consumer is closed")
         }
+        var fetch = initial
         var batch: [JetStreamMessage] = []
-        var lingerUntil: ContinuousClock.Instant?
         while true {
             let now = clock.now
-            let epoch = connection.status.reconnects
-            ledger.prune(now: now, connectionEpoch: epoch)
-            if issueRequests, let size = ledger.requestSize(toServe: maxMessages - batch.count) {
-                try sendPullRequest(batch: size, expiry: requestExpiry, now: now, epoch: epoch)
-            }
-            let waitUntil = lingerUntil.map { min($0, deadline) } ?? deadline
-            if !issueRequests && ledger.open.isEmpty && lingerUntil == nil {
-                // Nothing more can arrive for us; take what is buffered without waiting.
-                return try drainBuffered(sub, into: batch, limit: maxMessages)
-            }
-            let timeout = now < waitUntil ? (waitUntil - now).natsMilliseconds : 0
-            var msg: OpaquePointer?
-            let status = natsSubscription_NextMsg(&msg, sub, timeout)
-            switch status {
-            case NATS_OK:
-                let message = NATSMessage(consuming: msg!)
-                if let pullStatus = message.status {
-                    try handle(status: pullStatus, subject: message.subject)
-                } else if let delivered = JetStreamMessage(message) {
-                    ledger.delivered()
-                    batch.append(delivered)
-                    if batch.count >= maxMessages { return batch }
-                    lingerUntil = clock.now + linger
+            switch fetch.next(
+                now: now, epoch: connection.status.reconnects, connected: connection.isConnected, ledger: &ledger)
+            {
+            case .sendPullRequest(let size, let expiresAt):
+                try sendPullRequest(batch: size, expiresAt: expiresAt)
+                continue
+            case .deliver:
+                return batch
+            case .drainBuffered:
+                return try drainBuffered(sub, into: batch, limit: fetch.maxMessages)
+            case .wait(let until):
+                var msg: OpaquePointer?
+                let status = natsSubscription_NextMsg(&msg, sub, (until - now).natsMilliseconds)
+                switch status {
+                case NATS_OK:
+                    let message = NATSMessage(consuming: msg!)
+                    if let pullStatus = message.status {
+                        try handle(status: pullStatus, subject: message.subject)
+                    } else if let delivered = JetStreamMessage(message) {
+                        batch.append(delivered)
+                        if fetch.messageArrived(now: clock.now, ledger: &ledger) { return batch }
+                    }
+                case NATS_TIMEOUT:
+                    if fetch.timedOut(now: clock.now) { return batch }
+                case NATS_SLOW_CONSUMER:
+                    slowConsumerEvents += 1
+                default:
+                    throw NATSError(library: status, operation: "fetch from \(stream)/\(consumer)")
                 }
-            case NATS_TIMEOUT:
-                if clock.now >= waitUntil { return batch }
-            case NATS_SLOW_CONSUMER:
-                slowConsumerEvents += 1
-            default:
-                throw NATSError(library: status, operation: "fetch from \(stream)/\(consumer)")
             }
         }
     }
@@ -174,14 +171,10 @@ public final class PullConsumer {
         return batch
     }
 
-    private func sendPullRequest(
-        batch: Int, expiry: Duration, now: ContinuousClock.Instant, epoch: Int
-    ) throws(NATSError) {
-        // While disconnected cnats buffers publishes and sends them after reconnecting, when the
-        // server no longer knows our earlier requests; skip and let the next fetch ask anew.
-        guard connection.isConnected else { return }
-        let id = ledger.issue(batch: batch, expiresAt: now + expiry, connectionEpoch: epoch)
-        let request = "{\"batch\":\(batch),\"expires\":\(expiry.natsNanoseconds)}"
+    private func sendPullRequest(batch: Int, expiresAt: ContinuousClock.Instant) throws(NATSError) {
+        let expiry = expiresAt - clock.now
+        let id = ledger.issue(batch: batch, expiresAt: expiresAt, connectionEpoch: connection.status.reconnects)
+        let request = "{\"batch\":\(batch),\"expires\":\(max(expiry, .milliseconds(1)).natsNanoseconds)}"
         do {
             try connection.publishCore(subject: requestSubject, reply: "\(inbox).\(id)", body: Array(request.utf8))
         } catch {
@@ -192,31 +185,15 @@ public final class PullConsumer {
 
     private func handle(status: (code: Int, description: String), subject: String) throws(NATSError) {
         let id = subject.split(separator: ".").last.flatMap { UInt64($0) }
-        switch status.code {
-        case 100:
-            return  // idle heartbeat
-        case 404, 408:
-            if let id { ledger.ended(id: id) }  // no messages / request expired
-        case 409 where !Self.isFatal409(status.description):
-            // Leader change, server shutdown, exceeded max waiting …: this request is over; the
-            // next fetch asks again.
-            if let id { ledger.ended(id: id) }
-        default:
+        let verdict = PullFetch.statusArrived(
+            code: status.code, description: status.description, requestID: id, ledger: &ledger)
+        if verdict == .fatal {
             // 400 Bad Request, 409 Consumer Deleted / Exceeded MaxRequestBatch …: a configuration
             // or topology problem, not something another pull fixes.
-            if let id { ledger.ended(id: id) }
             throw NATSError(
                 operation: "fetch from \(stream)/\(consumer)", origin: .pullStatus(code: status.code),
                 message: "\(status.code) \(status.description)")
         }
     }
 
-    /// 409s that another pull request cannot fix: the consumer is gone or the request itself is
-    /// out of the consumer's limits.
-    static func isFatal409(_ description: String) -> Bool {
-        let text = description.lowercased()
-        return text.contains("consumer deleted") || text.contains("push based")
-            || text.contains("exceeded maxrequestbatch") || text.contains("exceeded maxrequestexpires")
-            || text.contains("exceeded maxrequestmaxbytes")
-    }
 }

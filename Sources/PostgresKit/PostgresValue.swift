@@ -115,6 +115,10 @@ public struct PostgresValue: Sendable {
         array(of: .timestamptz, values.map { Optional($0) }, elementSize: 8) { $0.timestamp($1) }
     }
 
+    public static func optionalTimestampArray(_ values: [Date?]) -> PostgresValue {
+        array(of: .timestamptz, values, elementSize: 8) { $0.timestamp($1) }
+    }
+
     public static func optionalBoolArray(_ values: [Bool?]) -> PostgresValue {
         array(of: .bool, values, elementSize: 1) { writer, value in writer.byte(value ? 1 : 0) }
     }

@@ -118,7 +118,8 @@ struct Daemon: Service {
         // Background job: parked rewards (joined when their decision lands, dead-lettered when
         // their wait is over). Runs like a worker: a thread, the watchdog watching it.
         let sweeperConfiguration = ParkedRewardSweeper.Configuration(
-            databaseURL: configuration.postgres.url, earlyRewardWait: configuration.processing.earlyRewardWait,
+            databaseURL: configuration.postgres.url, policies: configuration.policies,
+            earlyRewardWait: configuration.processing.earlyRewardWait,
             statementTimeout: configuration.nats.ackWait / 3)
         watchdog.register(loop: ParkedRewardSweeper.loop)
         let jobs = BackgroundJobs()
@@ -127,6 +128,18 @@ struct Daemon: Service {
                 configuration: sweeperConfiguration, nats: nats, observer: observer,
                 signalsHeld: { health.isHolding(.signals) }, logger: logger
             ).run(stop: stop)
+        }
+
+        // Background job: the reward loop's closing of decisions past their reward wait window.
+        if RewardWindowCloser.isNeeded(for: configuration.policies) {
+            let closerConfiguration = RewardWindowCloser.Configuration(
+                databaseURL: configuration.postgres.url, policies: configuration.policies,
+                statementTimeout: configuration.nats.ackWait / 3)
+            watchdog.register(loop: RewardWindowCloser.loop)
+            jobs.start(name: "banditd-\(RewardWindowCloser.loop)") { [logger] in
+                RewardWindowCloser(configuration: closerConfiguration, observer: observer, logger: logger).run(
+                    stop: stop)
+            }
         }
 
         // Background job: messages whose deliveries ran out while no daemon processed them.

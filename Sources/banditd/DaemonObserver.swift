@@ -57,6 +57,10 @@ struct DaemonObserver: WorkerObserver {
         if health.status != before { _ = try? notifier.status(health.statusLine()) }
     }
 
+    func rewardLoop(closedByDefault: Int, lateCorrected: Int) {
+        health.metrics.recordRewardLoop(closedByDefault: closedByDefault, lateCorrected: lateCorrected)
+    }
+
     func database(connected: Bool, reconnected: Bool) {
         health.setPostgresConnected(connected)
         if reconnected { health.metrics.recordDatabaseReconnect() }

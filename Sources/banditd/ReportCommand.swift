@@ -47,7 +47,18 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "json | table.")
         var format: OutputFormat = .json
 
+        @Option(
+            name: .long,
+            help: """
+                Read the state as of this time (RFC 3339): forgetting weighs updates by their age then. Default: the \
+                answer key's read_at (its last event), else now.
+                """)
+        var at: String?
+
         func validate() throws {
+            if let at, TimestampArgument.parse(at) == nil {
+                throw ValidationError("--at must be an RFC 3339 time with an offset, got \"\(at)\"")
+            }
             guard minMatch >= 0 && minMatch <= 1 else { throw ValidationError("--min-match must lie in [0, 1]") }
             guard EventSource(rawValue: source) != nil else {
                 throw ValidationError("--source must be prod, synthetic or shadow")
@@ -75,7 +86,9 @@ struct ReportCommand: ParsableCommand {
             defer { connection.close() }
             do {
                 let reads = LearningReads(connection: connection)
-                states = try reads.armStates(users: key.agents, policy: key.policy, source: source)
+                states = try reads.armStates(
+                    users: key.agents, policy: key.policy, source: source,
+                    at: at.flatMap(TimestampArgument.parse) ?? key.readAt.flatMap(TimestampArgument.parse) ?? Date())
                 decisions = try reads.rewardedDecisions(users: key.agents, policy: key.policy, source: source)
             } catch {
                 CommandOutput.fail("\(error)")

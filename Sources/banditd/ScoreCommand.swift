@@ -42,8 +42,20 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "json | table.")
     var format: OutputFormat = .json
 
+    @Option(
+        name: .long,
+        help: "Read the state as of this time (RFC 3339; default now): forgetting weighs updates by their age then.")
+    var at: String?
+
     func run() throws {
         let configuration = try options.load()
+        var readAt = Date()
+        if let at {
+            guard let parsed = TimestampArgument.parse(at) else {
+                CommandOutput.fail("--at must be an RFC 3339 time with an offset, got \"\(at)\"")
+            }
+            readAt = parsed
+        }
         guard let definition = configuration.policies[policy] else {
             let names = configuration.policies.policies.map(\.name).joined(separator: ", ")
             CommandOutput.fail("unknown policy \"\(policy)\" (configured: \(names))")
@@ -64,7 +76,7 @@ struct ScoreCommand: ParsableCommand {
             let connection = try PostgresConnection(conninfo: configuration.postgres.url)
             defer { connection.close() }
             let reads = LearningReads(connection: connection)
-            stored = try reads.armStates(users: [user], policy: policy, source: source)
+            stored = try reads.armStates(users: [user], policy: policy, source: source, at: readAt)
             if stored.isEmpty, try !reads.userIsKnown(user, source: source) {
                 CommandOutput.fail(
                     "unknown user \"\(user)\": no bandit state, decisions or routing outcomes under source \(source)")

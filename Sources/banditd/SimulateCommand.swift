@@ -34,6 +34,13 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .long, help: "Write the answer key (JSON) to this file.")
     var out: String?
 
+    @Flag(
+        name: .long,
+        help: """
+            A drifting world: halfway through (by event time) the task effects of 4 of the 7 task types rotate among             the models, moving the planted optimum of about half the cells; the answer key holds the optimum after             the change.
+            """)
+    var drift = false
+
     func validate() throws {
         guard events >= 1 && events <= 1_000_000 else { throw ValidationError("--events must be 1…1000000") }
     }
@@ -47,7 +54,7 @@ struct SimulateCommand: ParsableCommand {
                 "simulate needs policy \(SyntheticWorld.policy) with dimension \(SyntheticWorld.dimension) in the configuration"
             )
         }
-        let log = SyntheticLog(world: SyntheticWorld(seed: seed), count: events)
+        let log = SyntheticLog(world: SyntheticWorld(seed: seed, drifts: drift), count: events)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]  // byte-identical bodies for a seed
         func message(_ event: Event) throws -> NATSConnection.OutgoingMessage {

@@ -25,7 +25,7 @@ import Testing
                 + #""nats":{"connected":true,"consumers":{"#
                 + #""signals":{"last_msg_ts":"2026-04-25T10:00:00Z","processed":42,"errors":0,"redelivered":0,"dead_lettered":0},"#
                 + #""feedback":{"last_msg_ts":null,"processed":0,"errors":0,"redelivered":0,"dead_lettered":0}}},"#
-                + #""postgres":{"connected":true},"workers":{}}"#
+                + #""postgres":{"connected":true},"workers":{},"reward_loop":{"closed_by_default":0,"late_corrected":0}}"#
         )
     }
 
@@ -47,7 +47,8 @@ import Testing
             state.healthJSON().hasSuffix(
                 #""workers":{"signals-0":{"consumer":"signals","last_progress_ts":null,"#
                     + #""holding":{"since":"2026-04-25T10:00:00Z","code":"postgres_lock_timeout","#
-                    + #""reason":"lock timeout (SQLSTATE 55P03)"},"dead_letters_waiting":0,"dead_letter_failure":null}}}"#
+                    + #""reason":"lock timeout (SQLSTATE 55P03)"},"dead_letters_waiting":0,"dead_letter_failure":null}},"#
+                    + #""reward_loop":{"closed_by_default":0,"late_corrected":0}}"#
             ))
         #expect(state.statusLine() == "degraded: signals-0 holding: lock timeout (SQLSTATE 55P03)")
         #expect(
@@ -85,7 +86,7 @@ import Testing
                 + #""nats":{"connected":true,"consumers":{"#
                 + #""signals":{"last_msg_ts":null,"processed":0,"errors":0,"redelivered":0,"dead_lettered":0},"#
                 + #""feedback":{"last_msg_ts":null,"processed":0,"errors":0,"redelivered":0,"dead_lettered":0}}},"#
-                + #""postgres":{"connected":true},"workers":{}}"#
+                + #""postgres":{"connected":true},"workers":{},"reward_loop":{"closed_by_default":0,"late_corrected":0}}"#
         )
     }
 
@@ -117,7 +118,10 @@ import Testing
         #expect(state.status == .degraded)
         #expect(state.healthJSON().hasPrefix(#"{"ok":false,"status":"degraded","#))
         #expect(state.healthJSON().contains(#""nats":{"connected":false,"#))
-        #expect(state.healthJSON().hasSuffix(#""postgres":{"connected":false},"workers":{}}"#))
+        #expect(
+            state.healthJSON().hasSuffix(
+                #""postgres":{"connected":false},"workers":{},"reward_loop":{"closed_by_default":0,"late_corrected":0}}"#
+            ))
     }
 
     @Test func stoppingIsFinalWhateverTheConnectionsDo() {

@@ -15,6 +15,7 @@ import Testing
         "banditd_apply_seconds": "histogram", "banditd_consumer_pending": "gauge",
         "banditd_consumer_ack_pending": "gauge", "banditd_consumer_last_message_timestamp_seconds": "gauge",
         "banditd_database_reconnects_total": "counter", "banditd_nats_reconnects_total": "counter",
+        "banditd_decisions_closed_by_default_total": "counter", "banditd_rewards_late_total": "counter",
         "banditd_build_info": "gauge", "banditd_up": "gauge", "banditd_process_start_time_seconds": "gauge",
         "banditd_nats_connected": "gauge", "banditd_postgres_connected": "gauge", "banditd_worker_holding": "gauge",
         "banditd_worker_dead_letters_waiting": "gauge",
@@ -161,6 +162,17 @@ import Testing
         let exposition = Exposition(metrics.prometheusText())
         #expect(exposition.samples("banditd_database_reconnects_total") == ["banditd_database_reconnects_total 2"])
         #expect(exposition.samples("banditd_nats_reconnects_total") == ["banditd_nats_reconnects_total 1"])
+    }
+
+    @Test func theRewardLoopCountsClosingsAndLateCorrectionsForMetricsAndHealth() {
+        let metrics = Metrics()
+        metrics.recordRewardLoop(closedByDefault: 3, lateCorrected: 0)
+        metrics.recordRewardLoop(closedByDefault: 2, lateCorrected: 1)
+        metrics.recordRewardLoop(closedByDefault: -1, lateCorrected: 0)
+        let exposition = Exposition(metrics.prometheusText())
+        #expect(exposition.value("banditd_decisions_closed_by_default_total") == 5)
+        #expect(exposition.value("banditd_rewards_late_total") == 1)
+        #expect(metrics.rewardLoopCounts == (5, 1))
     }
 
     @Test func everyFamilyIsDeclaredOnceWithHelpAndTypeBeforeItsSamples() {

@@ -43,6 +43,7 @@ struct MigratorTests {
             #expect(
                 try columns("bandit_state") == [
                     "user_id", "policy", "source", "arm_id", "dimension", "a", "b", "n", "reward_sum", "updated_at",
+                    "forgetting_ref", "half_life_s",
                 ])
             #expect(
                 try columns("routing_outcomes") == [

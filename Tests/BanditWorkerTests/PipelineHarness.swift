@@ -81,7 +81,7 @@ final class PipelineHarness: Sendable {
     ) throws -> RunningWorkers {
         let running = RunningWorkers()
         let sweeper = ParkedRewardSweeper.Configuration(
-            databaseURL: conninfo, earlyRewardWait: earlyRewardWait, interval: .milliseconds(200))
+            databaseURL: conninfo, policies: policies, earlyRewardWait: earlyRewardWait, interval: .milliseconds(200))
         running.startJob { [connection] stop in
             ParkedRewardSweeper(
                 configuration: sweeper, nats: connection, observer: running.observer, signalsHeld: signalsHeld,
@@ -214,6 +214,8 @@ final class CountingObserver: WorkerObserver {
         var holds: [HoldReason?] = []
         var deadLettersWaiting = 0
         var beats: [String: Int] = [:]
+        var closedByDefault = 0
+        var lateCorrected = 0
     }
 
     let counts = Mutex(Counts())
@@ -243,6 +245,12 @@ final class CountingObserver: WorkerObserver {
     func deadLettersWaiting(role: String, loop: String, count: Int, failure: String?) {
         counts.withLock { $0.deadLettersWaiting = count }
     }
+    func rewardLoop(closedByDefault: Int, lateCorrected: Int) {
+        counts.withLock {
+            $0.closedByDefault += closedByDefault
+            $0.lateCorrected += lateCorrected
+        }
+    }
     func database(connected: Bool, reconnected: Bool) {
         counts.withLock {
             if connected { $0.databaseBack += 1 } else { $0.databaseDown += 1 }
@@ -251,6 +259,18 @@ final class CountingObserver: WorkerObserver {
 }
 
 extension PipelineHarness {
+    /// Runs `count` reward-window closers (as `count` daemons would) until `workers` stop.
+    func startClosers(_ count: Int = 1, policies: PolicyRegistry, in workers: RunningWorkers) {
+        let configuration = RewardWindowCloser.Configuration(
+            databaseURL: conninfo, policies: policies, interval: .milliseconds(200), slice: 3)
+        for _ in 0..<count {
+            workers.startJob { stop in
+                RewardWindowCloser(configuration: configuration, observer: workers.observer, logger: Self.logger)
+                    .run(stop: stop)
+            }
+        }
+    }
+
     /// Runs the max-deliveries recovery job (as every daemon does) until `workers` stop.
     func startRecovery(in workers: RunningWorkers) {
         let configuration = MaxDeliveriesRecovery.Configuration(

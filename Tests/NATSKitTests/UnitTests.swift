@@ -119,11 +119,11 @@ struct RedactionTests {
 struct PullStatusTests {
     @Test(arguments: ["Leader Change", "Server Shutdown", "Exceeded MaxWaiting", "Consumer Replicas Changed"])
     func a409ThatAnotherPullCanOutliveEndsOnlyItsRequest(description: String) {
-        #expect(!PullConsumer.isFatal409(description))
+        #expect(!PullFetch.isFatal409(description))
     }
 
     @Test(arguments: ["Consumer Deleted", "Consumer is push based", "Exceeded MaxRequestBatch of 100"])
     func a409AboutTheConsumerItselfIsAnError(description: String) {
-        #expect(PullConsumer.isFatal409(description))
+        #expect(PullFetch.isFatal409(description))
     }
 }
