@@ -64,7 +64,7 @@ struct PrometheusScrapeProcessTests {
             let names = groups.flatMap { ($0["rules"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String } }
             #expect(names.contains("BanditdDown"))
             #expect(names.contains("consumer:banditd_messages_processed:rate5m"))
-            #expect(names.count == 23, "rules loaded: \(names)")
+            #expect(names.count == 25, "rules loaded: \(names)")
         }
     }
 }
