@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
     ],
     targets: [
         // C libraries as Debian ships them (libnats-dev 3.4.1, libpq-dev 15).
@@ -48,10 +50,16 @@ let package = Package(
             name: "BanditWorker",
             dependencies: [
                 "BanditCore", "BanditStore", "NATSKit", "PostgresKit", .product(name: "Logging", package: "swift-log"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
             ]),
 
         // Health socket, metrics, sd_notify and watchdog: what operators and systemd see.
-        .target(name: "BanditOperations", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "BanditOperations",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
 
         // Configuration file + environment overrides.
         .target(name: "BanditConfig", dependencies: ["BanditCore"]),
@@ -72,7 +80,7 @@ let package = Package(
         .executableTarget(name: "BanditCoreFuzz", dependencies: ["BanditCore"]),
 
         // Starts real nats-server and PostgreSQL processes (tests and benchmarks) …
-        .target(name: "TestServers", path: "Tests/TestServers"),
+        .target(name: "TestServers", dependencies: ["NATSKit"], path: "Tests/TestServers"),
         // … and gives each test suite its own (Swift Testing suite traits).
         .target(name: "TestSupport", dependencies: ["TestServers"], path: "Tests/TestSupport"),
 

@@ -117,8 +117,8 @@ struct Bench {
         _ = try connection.createOrUpdateConsumer(
             stream: "RAW", ConsumerConfiguration(durableName: "raw", maxAckPending: 20_000))
         let body = Array(repeating: UInt8(ascii: "x"), count: 300)
-        try publishInChunks(
-            connection, (0..<options.events).map { _ in NATSConnection.OutgoingMessage(subject: "raw.x", body: body) })
+        try connection.publishInChunks(
+            (0..<options.events).map { _ in NATSConnection.OutgoingMessage(subject: "raw.x", body: body) })
         let consumer = try PullConsumer(connection: connection, stream: "RAW", consumer: "raw")
         let start = ContinuousClock.now
         var received = 0
@@ -163,7 +163,7 @@ struct Bench {
         let stack = try DaemonStack(bench: self, batchSize: batchSize, cluster: cluster)
         defer { stack.stop() }
         let events = EventMix.make(mix, count: count)
-        try publishInChunks(stack.connection, events.map(EventMix.outgoing))
+        try stack.connection.publishInChunks(events.map(EventMix.outgoing))
         if profile { try stack.resetStatementStatistics() }
         let cpuBefore = stack.cpuSeconds(daemons: [])
         let processes = try (0..<daemons).map { try stack.startDaemon(index: $0) }
@@ -270,21 +270,11 @@ struct Bench {
             backlogMaxSecondHalf: backlog.suffix(from: half).max() ?? 0,
             drainAfterPublishSeconds: drainAfter)
     }
-
-    func publishInChunks(_ connection: NATSConnection, _ messages: [NATSConnection.OutgoingMessage]) throws {
-        var offset = 0
-        while offset < messages.count {
-            let end = min(messages.count, offset + 5000)
-            _ = try connection.publishPipelined(Array(messages[offset..<end]), window: 1024, timeout: .seconds(30))
-            offset = end
-        }
-    }
 }
 
 /// nats-server + a fresh database + `banditd streams ensure` / `migrate`, ready for `banditd run`.
 final class DaemonStack {
-    let nats: NATSServer?
-    let cluster: NATSCluster?
+    let servers: NATSDeployment
     let connection: NATSConnection
     let database: PostgresConnection
     let directory: TemporaryDirectory
@@ -293,20 +283,12 @@ final class DaemonStack {
     let binary: String
     let postgresPID: @Sendable () throws -> Int32
 
+    var nats: NATSServer? { servers.server }
+
     init(bench: Bench, batchSize: Int, cluster useCluster: Bool = false) throws {
         binary = bench.daemonBinary
-        let urls: [String]
-        if useCluster {
-            cluster = try NATSCluster()
-            nats = nil
-            urls = NATSCluster.urls
-        } else {
-            let server = try NATSServer.start()
-            nats = server
-            cluster = nil
-            urls = [server.url]
-        }
-        connection = try NATSConnection(options: NATSConnectionOptions(servers: urls))
+        servers = try NATSDeployment.start(cluster: useCluster)
+        connection = try NATSConnection(options: NATSConnectionOptions(servers: servers.urls))
         let name = try bench.postgres.createDatabase()
         let url = bench.postgres.conninfo(database: name)
         database = try PostgresConnection(conninfo: url)
@@ -314,24 +296,17 @@ final class DaemonStack {
         postgresPID = { try bench.postgres.serverPID() }
         directory = try TemporaryDirectory(prefix: "banditd-bench")
         healthSocket = directory.appending("health.sock")
-        var environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_") && $0.key != "NOTIFY_SOCKET"
-        }
-        environment["NATS_URL"] = urls.joined(separator: ",")
-        if useCluster { environment["NATS_STREAM_REPLICAS"] = "3" }
-        environment["DATABASE_URL"] = url
-        environment["BANDITD_HEALTH_SOCKET"] = healthSocket
-        environment["BANDITD_BATCH_SIZE"] = String(batchSize)
-        environment["BANDITD_MAX_WAIT_MS"] = "100"
-        environment["NATS_MAX_ACK_PENDING"] = "20000"
+        var settings = [
+            "BANDITD_HEALTH_SOCKET": healthSocket, "BANDITD_BATCH_SIZE": String(batchSize),
+            "BANDITD_MAX_WAIT_MS": "100",
+            "NATS_MAX_ACK_PENDING": "20000", "LOG_LEVEL": "warning",
+        ]
+        if useCluster { settings["NATS_STREAM_REPLICAS"] = "3" }
         if let workers = bench.options.workersPerConsumer {
-            environment["BANDITD_WORKERS_PER_CONSUMER"] = String(workers)
+            settings["BANDITD_WORKERS_PER_CONSUMER"] = String(workers)
         }
-        environment["LOG_LEVEL"] = "warning"
-        self.environment = environment
-        let log = directory.appending("cli.log")
-        try ChildProcess.run(binary, arguments: ["migrate"], environment: environment, logFile: log)
-        try ChildProcess.run(binary, arguments: ["streams", "ensure"], environment: environment, logFile: log)
+        environment = DaemonEnvironment.make(natsURLs: servers.urls, databaseURL: url, settings)
+        try DaemonEnvironment.prepare(binary: binary, environment: environment, logFile: directory.appending("cli.log"))
     }
 
     func startDaemon(index: Int = 0) throws -> ChildProcess {
@@ -342,19 +317,11 @@ final class DaemonStack {
     }
 
     /// Both consumers have delivered everything and hold nothing unacknowledged.
-    func isDrained() -> Bool {
-        let infos = [("SIGNALS", "feature-pipeline-signals"), ("FEEDBACK", "feature-pipeline-feedback")].compactMap {
-            try? connection.consumerInfo(stream: $0.0, consumer: $0.1)
-        }
-        return infos.count == 2 && infos.allSatisfy { $0.pending == 0 && $0.ackPending == 0 }
-    }
+    func isDrained() -> Bool { connection.consumersAreDrained() }
 
     /// Messages not yet acknowledged on both consumers (pending + ack pending).
     func backlog() -> Int {
-        [("SIGNALS", "feature-pipeline-signals"), ("FEEDBACK", "feature-pipeline-feedback")].reduce(0) { total, pair in
-            guard let info = try? connection.consumerInfo(stream: pair.0, consumer: pair.1) else { return total }
-            return total + Int(info.pending) + info.ackPending
-        }
+        connection.defaultConsumerInfos().reduce(0) { $0 + Int($1.pending) + $1.ackPending }
     }
 
     func resetStatementStatistics() throws {
@@ -391,16 +358,13 @@ final class DaemonStack {
     }
 
     func redeliveredCount() -> Int {
-        ["SIGNALS": "feature-pipeline-signals", "FEEDBACK": "feature-pipeline-feedback"].reduce(0) { total, entry in
-            total + ((try? connection.consumerInfo(stream: entry.key, consumer: entry.value).redelivered) ?? 0)
-        }
+        connection.defaultConsumerInfos().reduce(0) { $0 + $1.redelivered }
     }
 
     func stop() {
         connection.close()
         database.close()
-        nats?.stop()
-        cluster?.stop()
+        servers.stop()
         directory.remove()
     }
 

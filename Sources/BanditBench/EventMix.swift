@@ -1,6 +1,7 @@
 import BanditCore
 import Foundation
 import NATSKit
+import TestServers
 
 /// The benchmark's traffic, 200 users × 8 arms, all three sources.
 ///
@@ -97,13 +98,7 @@ enum EventMix {
         let value = UInt64(group) << 5 | UInt64(slot)
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<8 { bytes[15 - index] = UInt8((value >> (8 * UInt64(index))) & 0xff) }
-        bytes[6] = 0x40 | (bytes[6] & 0x0f)
-        bytes[8] = 0x80 | (bytes[8] & 0x3f)
-        return UUID(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9],
-                bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
+        return .version4(bytes)
     }
 
     static func outgoing(_ event: Event) -> NATSConnection.OutgoingMessage {

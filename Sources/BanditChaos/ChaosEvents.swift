@@ -2,6 +2,7 @@ import BanditCore
 import BanditMath
 import Foundation
 import NATSKit
+import TestServers
 
 /// A known, deterministic set of messages and what the database must hold once it is drained.
 ///
@@ -157,12 +158,6 @@ struct ChaosEventSet {
         for offset in 0..<4 { bytes[2 + offset] = UInt8((seed >> (8 * UInt64(offset))) & 0xff) }
         let value = UInt64(index)
         for offset in 0..<8 { bytes[15 - offset] = UInt8((value >> (8 * UInt64(offset))) & 0xff) }
-        bytes[6] = 0x40 | (bytes[6] & 0x0f)
-        bytes[8] = 0x80 | (bytes[8] & 0x3f)
-        return UUID(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9],
-                bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
+        return .version4(bytes)
     }
 }

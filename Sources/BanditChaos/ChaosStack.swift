@@ -19,8 +19,7 @@ struct ChaosError: Error, CustomStringConvertible {
 /// One scenario's servers, database and daemons.
 final class ChaosStack {
     let postgres: PostgresServer
-    let nats: NATSServer?
-    let cluster: NATSCluster?
+    let servers: NATSDeployment
     let connection: NATSConnection
     let databaseName: String
     let directory: TemporaryDirectory
@@ -28,38 +27,25 @@ final class ChaosStack {
     private(set) var daemons: [ChildProcess?] = []
     private var database: PostgresConnection?
 
+    var nats: NATSServer? { servers.server }
+    var cluster: NATSCluster? { servers.cluster }
+
     init(postgres: PostgresServer, cluster useCluster: Bool = false, extraEnvironment: [String: String] = [:]) throws {
         self.postgres = postgres
-        let urls: [String]
-        if useCluster {
-            cluster = try NATSCluster()
-            nats = nil
-            urls = NATSCluster.urls
-        } else {
-            let server = try NATSServer.start()
-            nats = server
-            cluster = nil
-            urls = [server.url]
-        }
-        connection = try NATSConnection(options: NATSConnectionOptions(servers: urls))
+        servers = try NATSDeployment.start(cluster: useCluster)
+        connection = try NATSConnection(options: NATSConnectionOptions(servers: servers.urls))
         databaseName = try postgres.createDatabase()
         directory = try TemporaryDirectory(prefix: "banditd-chaos")
-        var environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_") && $0.key != "NOTIFY_SOCKET"
-        }
-        environment["NATS_URL"] = urls.joined(separator: ",")
-        environment["DATABASE_URL"] = postgres.conninfo(database: databaseName)
-        environment["BANDITD_BATCH_SIZE"] = "256"
-        environment["BANDITD_MAX_WAIT_MS"] = "100"
-        environment["NATS_MAX_ACK_PENDING"] = "20000"
-        environment["NATS_ACK_WAIT_S"] = "5"
-        environment["LOG_LEVEL"] = "warning"
-        if useCluster { environment["NATS_STREAM_REPLICAS"] = "3" }
-        environment.merge(extraEnvironment) { $1 }
-        self.environment = environment
-        let log = directory.appending("cli.log")
-        try ChildProcess.run(daemonBinary, arguments: ["migrate"], environment: environment, logFile: log)
-        try ChildProcess.run(daemonBinary, arguments: ["streams", "ensure"], environment: environment, logFile: log)
+        var settings = [
+            "BANDITD_BATCH_SIZE": "256", "BANDITD_MAX_WAIT_MS": "100", "NATS_MAX_ACK_PENDING": "20000",
+            "NATS_ACK_WAIT_S": "5", "LOG_LEVEL": "warning",
+        ]
+        if useCluster { settings["NATS_STREAM_REPLICAS"] = "3" }
+        environment = DaemonEnvironment.make(
+            natsURLs: servers.urls, databaseURL: postgres.conninfo(database: databaseName),
+            settings.merging(extraEnvironment) { $1 })
+        try DaemonEnvironment.prepare(
+            binary: daemonBinary, environment: environment, logFile: directory.appending("cli.log"))
     }
 
     /// Starts daemon `index` (or restarts it after a kill).
@@ -104,26 +90,14 @@ final class ChaosStack {
     }
 
     func publish(_ messages: [NATSConnection.OutgoingMessage]) throws {
-        var offset = 0
-        while offset < messages.count {
-            let end = min(messages.count, offset + 5000)
-            _ = try connection.publishPipelined(Array(messages[offset..<end]), window: 1024, timeout: .seconds(30))
-            offset = end
-        }
+        try connection.publishInChunks(messages)
     }
 
     /// Both consumers have delivered everything and hold nothing unacknowledged.
-    func isDrained() -> Bool {
-        let infos = [("SIGNALS", "feature-pipeline-signals"), ("FEEDBACK", "feature-pipeline-feedback")].compactMap {
-            try? connection.consumerInfo(stream: $0.0, consumer: $0.1)
-        }
-        return infos.count == 2 && infos.allSatisfy { $0.pending == 0 && $0.ackPending == 0 }
-    }
+    func isDrained() -> Bool { connection.consumersAreDrained() }
 
     func redelivered() -> Int {
-        ["SIGNALS": "feature-pipeline-signals", "FEEDBACK": "feature-pipeline-feedback"].reduce(0) { total, entry in
-            total + ((try? connection.consumerInfo(stream: entry.key, consumer: entry.value).redelivered) ?? 0)
-        }
+        connection.defaultConsumerInfos().reduce(0) { $0 + $1.redelivered }
     }
 
     /// Waits until the set is applied and dead-lettered, and the consumers are drained.
@@ -150,8 +124,7 @@ final class ChaosStack {
         stopDaemons()
         database?.close()
         connection.close()
-        nats?.stop()
-        cluster?.stop()
+        servers.stop()
         directory.remove()
     }
 }

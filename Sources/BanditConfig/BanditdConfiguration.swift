@@ -65,6 +65,8 @@ public struct BanditdConfiguration: Sendable {
     public var processing = Processing()
     public var healthSocket: String = ConfigurationSettings.default(for: \BanditdConfiguration.healthSocket)
     public var logLevel: LogLevel = ConfigurationSettings.default(for: \BanditdConfiguration.logLevel)
+    /// Where `/metrics` and `/healthz` are served over HTTP (CONTRACT section 11); nil: not served.
+    public var metricsListen: ListenAddress? = ConfigurationSettings.default(for: \BanditdConfiguration.metricsListen)
     public var policies: PolicyRegistry = .defaults
 
     public init() {}

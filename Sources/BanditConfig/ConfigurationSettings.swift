@@ -82,6 +82,12 @@ public enum ConfigurationSettings {
             "health.socket", environment: "BANDITD_HEALTH_SOCKET", .text(nonEmpty: true),
             default: "/run/banditd/health.sock", at: \.healthSocket, help: "health/metrics unix socket"),
         Setting(
+            "metrics.listen", environment: "BANDITD_METRICS_LISTEN", .listenAddress, default: nil,
+            at: \.metricsListen,
+            help:
+                "serve Prometheus text at `/metrics` and the health JSON at `/healthz` over HTTP on this `host:port` (an IP literal or `localhost`; `0.0.0.0:9464` for every interface); absent: off"
+        ),
+        Setting(
             "log.level", environment: "LOG_LEVEL", .choice(LogLevel.self), default: .info, at: \.logLevel,
             help: "the least severe level logged"),
     ]

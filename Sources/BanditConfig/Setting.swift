@@ -181,6 +181,23 @@ extension SettingKind where Value == String? {
     }
 }
 
+extension SettingKind where Value == ListenAddress? {
+    /// `host:port` to listen on (see `ListenAddress`); absent (or `null`) is off.
+    static var listenAddress: SettingKind {
+        SettingKind(
+            description: "host:port (IP literal or `localhost`)", isSecret: false,
+            fromJSON: { (json) throws(ValueError) in
+                if json == .null { return nil }
+                guard case .string(let text) = json, !text.isEmpty else {
+                    throw ValueError(message: "must be a host:port string (got \(json.kind))")
+                }
+                return try ListenAddress(parsing: text)
+            },
+            fromText: { (text) throws(ValueError) in try ListenAddress(parsing: text) },
+            format: { $0.map { "\($0)" } ?? "none" })
+    }
+}
+
 extension SettingKind where Value == [String] {
     /// A non-empty list of non-empty strings; comma-separated in the environment.
     static var list: SettingKind {

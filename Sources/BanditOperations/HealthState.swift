@@ -1,4 +1,5 @@
 import Foundation
+import Prometheus
 import Synchronization
 
 /// What the health socket reports: status, connections and, through ``metrics``, the per-consumer
@@ -48,12 +49,14 @@ public final class HealthState: Sendable {
     private let flags = Mutex(Flags())
     private let workers = Mutex<[String: WorkerHealth]>([:])
     private let uptime: @Sendable () -> Duration
+    private let gauges: HealthGauges
 
     /// - Parameter uptime: time since the daemon started; by default measured from this call on the
     ///   continuous clock. Tests inject a fixed value.
     public init(version: String, metrics: Metrics = Metrics(), uptime: (@Sendable () -> Duration)? = nil) {
         self.version = version
         self.metrics = metrics
+        gauges = HealthGauges(registry: metrics.registry, version: version, startedAt: Date())
         if let uptime {
             self.uptime = uptime
         } else {
@@ -76,6 +79,7 @@ public final class HealthState: Sendable {
             var health = workers[loop] ?? WorkerHealth(consumer: consumer)
             update(&health)
             workers[loop] = health
+            gauges.worker(loop, health)
         }
     }
 
@@ -93,6 +97,7 @@ public final class HealthState: Sendable {
     @discardableResult
     public func setNATSConnected(_ connected: Bool) -> HealthStatus {
         flags.withLock { $0.natsConnected = connected }
+        gauges.natsConnected.set(to: connected ? 1 : 0)
         return status
     }
 
@@ -100,6 +105,7 @@ public final class HealthState: Sendable {
     @discardableResult
     public func setPostgresConnected(_ connected: Bool) -> HealthStatus {
         flags.withLock { $0.postgresConnected = connected }
+        gauges.postgresConnected.set(to: connected ? 1 : 0)
         return status
     }
 
@@ -184,35 +190,66 @@ public final class HealthState: Sendable {
         return json
     }
 
-    /// The `metrics` answer: this state's gauges (`banditd_build_info`, `banditd_up`,
-    /// `banditd_nats_connected`, `banditd_postgres_connected`), then every family of ``metrics``.
+    /// The `metrics` answer (and `/metrics`): this state's gauges (`banditd_build_info`,
+    /// `banditd_up`, `banditd_process_start_time_seconds`, the connections, and per worker loop
+    /// `banditd_worker_holding` and `banditd_worker_dead_letters_waiting`), then every family of
+    /// ``metrics``, all from one registry.
     public func prometheusText() -> String {
-        let current = flags.withLock { $0 }
-        var text = PrometheusText()
-        text.family("banditd_build_info", .gauge, "The running banditd version; always 1.")
-        text.sample("banditd_build_info", [("version", version)], UInt64(1))
-        text.family("banditd_up", .gauge, "1 while the health status is ready (ok), else 0.")
-        let workers = self.workers.withLock { $0 }
-        text.sample("banditd_up", [], Self.status(current, workers) == .ready ? UInt64(1) : 0)
-        text.family("banditd_nats_connected", .gauge, "1 while the NATS connection is up.")
-        text.sample("banditd_nats_connected", [], current.natsConnected ? UInt64(1) : 0)
-        text.family("banditd_postgres_connected", .gauge, "1 while PostgreSQL answers.")
-        text.sample("banditd_postgres_connected", [], current.postgresConnected ? UInt64(1) : 0)
-        let loops = workers.sorted(by: { $0.key < $1.key })
-        text.family(
-            "banditd_worker_holding", .gauge, "1 while the worker holds its batch (the database cannot take it).")
-        for (loop, worker) in loops {
-            text.sample(
-                "banditd_worker_holding", [("consumer", worker.consumer.rawValue), ("worker", loop)],
-                worker.holdingSince == nil ? UInt64(0) : 1)
+        gauges.up.set(to: status == .ready ? 1 : 0)
+        return metrics.prometheusText()
+    }
+}
+
+/// The gauges of ``HealthState`` in the metrics registry. The connection and worker gauges move
+/// where their state changes; `banditd_up` is set when the metrics are rendered (it follows from
+/// everything else).
+private final class HealthGauges: Sendable {
+    let up: Gauge
+    let natsConnected: Gauge
+    let postgresConnected: Gauge
+    private let registry: PrometheusCollectorRegistry
+    /// Per worker loop: holding, dead letters waiting.
+    private let workers = Mutex<[String: (holding: Gauge, deadLettersWaiting: Gauge)]>([:])
+
+    init(registry: PrometheusCollectorRegistry, version: String, startedAt: Date) {
+        self.registry = registry
+        registry.makeGauge(
+            descriptor: .banditd("build", unit: "info", "The running banditd version; always 1."),
+            labels: [("version", version)]
+        ).set(to: 1)
+        registry.makeGauge(
+            descriptor: .banditd(
+                "process_start_time", unit: "seconds",
+                "Unix time the daemon started; a change means a restart (by systemd's watchdog, a crash or an operator)."
+            )
+        ).set(to: startedAt.timeIntervalSince1970)
+        up = registry.makeGauge(
+            descriptor: .banditd("up", unit: "", "1 while the health status is ready (ok), else 0."))
+        natsConnected = registry.makeGauge(
+            descriptor: .banditd("nats_connected", unit: "", "1 while the NATS connection is up."))
+        postgresConnected = registry.makeGauge(
+            descriptor: .banditd("postgres_connected", unit: "", "1 while PostgreSQL answers."))
+    }
+
+    /// Sets the worker gauges of `loop` (created on first use; a worker loop keeps its consumer).
+    func worker(_ loop: String, _ health: HealthState.WorkerHealth) {
+        let gauges = workers.withLock { workers in
+            if let known = workers[loop] { return known }
+            let labels = [("consumer", health.consumer.rawValue), ("worker", loop)]
+            let added = (
+                holding: registry.makeGauge(
+                    descriptor: .banditd(
+                        "worker_holding", unit: "", "1 while the worker holds its batch (the database cannot take it)."),
+                    labels: labels),
+                deadLettersWaiting: registry.makeGauge(
+                    descriptor: .banditd(
+                        "worker_dead_letters_waiting", unit: "", "Messages whose dead letter could not be stored yet."),
+                    labels: labels)
+            )
+            workers[loop] = added
+            return added
         }
-        text.family(
-            "banditd_worker_dead_letters_waiting", .gauge, "Messages whose dead letter could not be stored yet.")
-        for (loop, worker) in loops {
-            text.sample(
-                "banditd_worker_dead_letters_waiting", [("consumer", worker.consumer.rawValue), ("worker", loop)],
-                UInt64(worker.deadLettersWaiting))
-        }
-        return text.output + metrics.prometheusText()
+        gauges.holding.set(to: health.holdingSince == nil ? 0 : 1)
+        gauges.deadLettersWaiting.set(to: Double(health.deadLettersWaiting))
     }
 }

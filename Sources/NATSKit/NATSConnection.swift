@@ -55,16 +55,19 @@ public final class NATSConnection: @unchecked Sendable {
         defer { natsOptions_Destroy(opts) }
         try Self.apply(options, to: opts)
 
-        // The monitor must outlive every callback. cnats posts `closed` last (callbacks run in
-        // order on its one callback thread), so the retain taken here is released there; if the
-        // connect fails no callback ever runs and we release it below.
-        let closure = Unmanaged.passRetained(monitor).toOpaque()
+        // The monitor must outlive every callback. Setting the callbacks can throw, so they get
+        // the pointer unretained (the local `monitor` keeps it alive meanwhile); the retain is taken
+        // only right before the connect, the one call that can start callbacks. cnats posts
+        // `closed` last (callbacks run in order on its one callback thread), so that retain is
+        // released there; if the connect fails no callback ever runs and we release it below.
+        let closure = Unmanaged.passUnretained(monitor).toOpaque()
         try natsCheck(natsOptions_SetDisconnectedCB(opts, disconnectedCallback, closure), "set disconnected callback")
         try natsCheck(natsOptions_SetReconnectedCB(opts, reconnectedCallback, closure), "set reconnected callback")
         try natsCheck(natsOptions_SetClosedCB(opts, closedCallback, closure), "set closed callback")
         try natsCheck(natsOptions_SetErrorHandler(opts, errorCallback, closure), "set error handler")
 
         var connection: OpaquePointer?
+        _ = Unmanaged.passRetained(monitor)
         let status = natsConnection_Connect(&connection, opts)
         guard status == NATS_OK, let connection else {
             Unmanaged<ConnectionMonitor>.fromOpaque(closure).release()

@@ -1,7 +1,12 @@
-/// A failure of libpq or of the server, with libpq's own text. `description` carries the
-/// SQLSTATE and the server's primary message only: never the conninfo, bind values or SQL text
-/// (a DETAIL line can quote row values, so it is kept apart in `detail`).
-public struct PostgresError: Error, Sendable, CustomStringConvertible {
+/// A failure of libpq or of the server, with libpq's own text.
+///
+/// `description` (and ``message``) are safe for logs: the operation, the SQLSTATE, and the
+/// server's primary message only where its class never quotes a value from the data; for the
+/// others (class 22, data exceptions: `invalid input syntax for type uuid: "…"`) the condition's
+/// name stands in. Never the conninfo, bind values or SQL text. The server's own words, the DETAIL
+/// line (which can quote row values) and the hint are in ``debugDescription`` and their fields,
+/// for a person debugging, not for logs (postgres-nio's `PSQLError` does the same).
+public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// How a caller should react.
     public enum Category: Sendable, Equatable {
         /// Serialization failure or deadlock: run the transaction again.
@@ -39,7 +44,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     }
 
     public let sqlState: SQLState?
-    public let message: String
+    /// The primary message as libpq or the server wrote it; for class 22 it can quote the
+    /// offending value, so it is kept out of logs: use ``message``.
+    public let serverMessage: String
     public let detail: String?
     public let hint: String?
     public let constraint: String?
@@ -54,7 +61,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     ) {
         self.operation = operation
         self.sqlState = sqlState
-        self.message = message
+        self.serverMessage = message
         self.detail = detail
         self.hint = hint
         self.constraint = constraint
@@ -63,9 +70,37 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     public var category: Category { Category(sqlState: sqlState, connectionLost: connectionLost) }
 
+    /// The primary message where it cannot quote a value (see the type's comment), else the
+    /// condition's name. Safe for logs and dead-letter details.
+    public var message: String {
+        guard let sqlState, !Self.namesOnlyObjects(sqlState) else { return serverMessage }
+        let condition = sqlState.conditionName ?? "server error of class \(sqlState.errorClass)"
+        return "\(condition) (the server's text is withheld: it can quote the value)"
+    }
+
     public var description: String {
         let code = sqlState.map { " [SQLSTATE \($0)]" } ?? ""
         return "PostgreSQL \(operation) failed\(code): \(message)"
+    }
+
+    /// Everything the server said, values included: for a person debugging, never for logs.
+    public var debugDescription: String {
+        let code = sqlState.map { " [SQLSTATE \($0)]" } ?? ""
+        var text = "PostgreSQL \(operation) failed\(code): \(serverMessage)"
+        if let detail { text += "; detail: \(detail)" }
+        if let hint { text += "; hint: \(hint)" }
+        if let constraint { text += "; constraint: \(constraint)" }
+        return text
+    }
+
+    /// SQLSTATE classes whose primary messages name objects (tables, columns, constraints, roles,
+    /// databases) and conditions, never a value from the data: connection (08), feature (0A),
+    /// integrity (23: the values are in DETAIL), transaction state (25), authorization (28),
+    /// catalog and schema names (3D, 3F), rollback (40), syntax and access (42), resources (53,
+    /// 54), object state (55), operator intervention (57), system (58), configuration (F0).
+    static func namesOnlyObjects(_ sqlState: SQLState) -> Bool {
+        ["08", "0A", "23", "25", "28", "3D", "3F", "40", "42", "53", "54", "55", "57", "58", "F0"].contains(
+            sqlState.errorClass)
     }
 
     /// A conflict found by our own checks that a retry of the transaction resolves; classified

@@ -26,4 +26,18 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let invalidPassword = SQLState(rawValue: "28P01")
     public static let invalidAuthorization = SQLState(rawValue: "28000")
     public static let undefinedTable = SQLState(rawValue: "42P01")
+
+    /// PostgreSQL's condition name for the codes whose messages are withheld from logs (see
+    /// ``PostgresError/message``), e.g. `invalid_text_representation` for 22P02; nil for others.
+    public var conditionName: String? { Self.conditionNames[rawValue] }
+
+    private static let conditionNames: [String: String] = [
+        "22000": "data_exception", "22001": "string_data_right_truncation", "22003": "numeric_value_out_of_range",
+        "22004": "null_value_not_allowed", "22007": "invalid_datetime_format", "22008": "datetime_field_overflow",
+        "22012": "division_by_zero", "22021": "character_not_in_repertoire", "22023": "invalid_parameter_value",
+        "22026": "string_data_length_mismatch", "2202E": "array_subscript_error",
+        "22P02": "invalid_text_representation",
+        "22P03": "invalid_binary_representation", "22P04": "bad_copy_file_format", "22P05": "untranslatable_character",
+        "P0001": "raise_exception", "XX000": "internal_error",
+    ]
 }

@@ -34,6 +34,11 @@ struct Daemon: Service {
         let server = HealthSocketServer(path: configuration.healthSocket, health: health, logger: logger)
         try server.start()
         defer { server.stop() }
+        let metricsServer = configuration.metricsListen.map {
+            MetricsHTTPServer(host: $0.host, port: $0.port, health: health, logger: logger)
+        }
+        try metricsServer?.start()
+        defer { metricsServer?.stop() }
         let watchdogPolicy = WatchdogPolicy.fromEnvironment(ProcessInfo.processInfo.environment, pid: getpid())
         let watchdog = ProgressWatchdog(stallThreshold: watchdogPolicy?.timeout ?? .seconds(60), logger: logger)
         if let watchdogPolicy { watchdog.start(interval: watchdogPolicy.pingInterval, notifier: notifier) }
@@ -47,6 +52,7 @@ struct Daemon: Service {
                     "\(configuration.nats.servers.map(NATSConnectionOptions.redactingURL).joined(separator: ","))",
                 "postgres": "\(PostgresConninfo.redacted(configuration.postgres.url))",
                 "health_socket": "\(configuration.healthSocket)",
+                "metrics_listen": "\(configuration.metricsListen.map(\.description) ?? "off")",
             ])
         _ = try? notifier.status("starting: connecting to PostgreSQL")
         guard let database = try connectPostgres(stop: stop) else { return }

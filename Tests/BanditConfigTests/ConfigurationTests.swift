@@ -313,6 +313,7 @@ struct DeclarationTests {
         case let type where type.hasPrefix("integer"): String(setting.defaultText)
         case "boolean": setting.defaultText
         case let type where type.hasPrefix("list"): setting.defaultText
+        case let type where type.hasPrefix("host:port"): "\"127.0.0.1:9464\""
         default: "\"\(setting.defaultText == "none" ? "x" : setting.defaultText)\""
         }
     }
@@ -395,5 +396,50 @@ struct ConfigurationReferenceTests {
             "config/README.md is stale: run BANDITD_UPDATE_CONFIG_README=1 swift test --filter ConfigurationReferenceTests"
         )
         for setting in ConfigurationSettings.all { #expect(document.contains("| `\(setting.key)` |")) }
+    }
+}
+
+/// `metrics.listen` (CONTRACT section 11): absent means off; a host must be an IP literal or
+/// `localhost`, written out even for every interface.
+struct MetricsListenTests {
+    @Test(arguments: [
+        ("127.0.0.1:9464", ListenAddress(host: "127.0.0.1", port: 9464)),
+        ("0.0.0.0:9100", ListenAddress(host: "0.0.0.0", port: 9100)),
+        ("[::1]:9464", ListenAddress(host: "::1", port: 9464)),
+        ("[::]:1", ListenAddress(host: "::", port: 1)),
+        ("localhost:65535", ListenAddress(host: "localhost", port: 65535)),
+    ])
+    func aHostAndPortAreRead(text: String, expected: ListenAddress) throws {
+        let configuration = try parse("{\"metrics\": {\"listen\": \"\(text)\"}}")
+        #expect(configuration.metricsListen == expected)
+        #expect(configuration.metricsListen?.description == text)
+    }
+
+    @Test func theEnvironmentOverridesTheFile() throws {
+        var configuration = try parse("{\"metrics\": {\"listen\": \"127.0.0.1:9464\"}}")
+        try ConfigurationLoader.applyEnvironment(["BANDITD_METRICS_LISTEN": "[::1]:9000"], to: &configuration)
+        #expect(configuration.metricsListen == ListenAddress(host: "::1", port: 9000))
+        #expect(ConfigurationLoader.environmentVariables.contains("BANDITD_METRICS_LISTEN"))
+    }
+
+    @Test func absentOrNullMeansOff() throws {
+        #expect(try parse("{}").metricsListen == nil)
+        #expect(try parse("{\"metrics\": {}}").metricsListen == nil)
+        #expect(try parse("{\"metrics\": {\"listen\": null}}").metricsListen == nil)
+    }
+
+    @Test(arguments: [
+        "9464", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:http",
+        "::1:9464", "[::1]9464", "[::1", "metrics.example.com:9464", "256.0.0.1:9464", "",
+    ])
+    func aBadAddressIsAnErrorNamingTheKey(text: String) {
+        let error = parseError("{\"metrics\": {\"listen\": \"\(text)\"}}")
+        #expect(error?.key == "metrics.listen")
+        #expect(
+            environmentError(["BANDITD_METRICS_LISTEN": text.isEmpty ? "x" : text])?.key == "BANDITD_METRICS_LISTEN")
+    }
+
+    @Test func anUnknownMetricsKeyIsAnError() {
+        #expect(parseError("{\"metrics\": {\"listen_on\": \"127.0.0.1:9464\"}}")?.key == "metrics.listen_on")
     }
 }

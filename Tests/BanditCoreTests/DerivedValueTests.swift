@@ -7,7 +7,7 @@ struct DerivedValueTests {
     @Test("cell is {task_type}|{model}|{constraint_band}")
     func cell() throws {
         let event = try decode(.routing, Sample.routing).get()
-        guard case .routing(let outcome) = event else { return }
+        let outcome = try #require(event.routing, "expected a routing event, got \(event)")
         #expect(outcome.cell == "code|gpt-4o-mini|standard")
         let other = try RoutingOutcome(
             eventID: outcome.eventID, occurredAt: outcome.occurredAt, userID: outcome.userID,

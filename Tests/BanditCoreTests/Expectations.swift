@@ -89,3 +89,19 @@ extension String {
     /// JSON string literal of plain text (no characters that need escaping).
     var json: String { "\"\(self)\"" }
 }
+
+/// The payload of one kind of event, nil for the others: `try #require(event.routing)` fails the
+/// test on the wrong kind instead of passing silently.
+extension Event {
+    var tipFeedback: TipFeedback? {
+        if case .tipFeedback(let payload) = self { payload } else { nil }
+    }
+
+    var reward: Reward? {
+        if case .reward(let payload) = self { payload } else { nil }
+    }
+
+    var routing: RoutingOutcome? {
+        if case .routing(let payload) = self { payload } else { nil }
+    }
+}

@@ -103,7 +103,7 @@ struct SubjectRuleTests {
         check(.routing, "provider", .bad(String(repeating: "é", count: 65).json))
         let event = try decode(.tipFeedback, Sample.tipFeedback.setting("tip_id", "\"a\\u00e9\\ud83e\\uddea\\n\""))
             .get()
-        guard case .tipFeedback(let tip) = event else { return }
+        let tip = try #require(event.tipFeedback, "expected a tipFeedback event, got \(event)")
         #expect(tip.tipID == "aé🧪\n")
     }
 
@@ -312,10 +312,10 @@ struct SubjectRuleTests {
     @Test("feedback.reward has exactly one form: decision_id alone, or policy + arm_id + features")
     func rewardForms() throws {
         let decisionForm = try decode(.reward, Sample.rewardDecisionForm).get()
-        guard case .reward(let reward) = decisionForm else { return }
+        let reward = try #require(decisionForm.reward, "expected a reward event, got \(decisionForm)")
         #expect(reward.target == .decision(id: UUID(uuidString: "3eaf5c8b-1d74-4f6e-8a5b-8c9d0e1f2a34")!))
         let inline = try decode(.reward, Sample.rewardInlineForm).get()
-        guard case .reward(let inlineReward) = inline else { return }
+        let inlineReward = try #require(inline.reward, "expected a reward event, got \(inline)")
         #expect(
             inlineReward.target
                 == .inline(policy: "linucb_v1", armID: "tip-morning-review", features: [0.12, -0.5, 1, 0.333, 0]))
@@ -413,13 +413,13 @@ struct SubjectRuleTests {
     @Test("on feedback.routing policy and features come both or neither")
     func routingPolicyAndFeaturesTogether() throws {
         let without = try decode(.routing, Sample.routing.removing("policy", "features")).get()
-        guard case .routing(let outcome) = without else { return }
+        let outcome = try #require(without.routing, "expected a routing event, got \(without)")
         #expect(outcome.banditUpdate == nil)
         expectRejection(decode(.routing, Sample.routing.removing("policy")), .schemaInvalid, detailPrefix: "policy")
         expectRejection(
             decode(.routing, Sample.routing.removing("features")), .schemaInvalid, detailPrefix: "features")
         let with = try decode(.routing, Sample.routing).get()
-        guard case .routing(let updating) = with else { return }
+        let updating = try #require(with.routing, "expected a routing event, got \(with)")
         #expect(updating.banditUpdate?.policy == "routing_v1")
         #expect(updating.banditUpdate?.features.count == 8)
     }

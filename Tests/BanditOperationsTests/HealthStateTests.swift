@@ -51,7 +51,9 @@ import Testing
                     + #""reward_loop":{"closed_by_default":0,"late_corrected":0}}"#
             ))
         #expect(state.statusLine() == "degraded: signals-0 holding: lock timeout (SQLSTATE 55P03)")
-        #expect(state.prometheusText().contains(#"banditd_worker_holding{consumer="signals",worker="signals-0"} 1"#))
+        #expect(
+            Exposition(state.prometheusText()).value(#"banditd_worker_holding{consumer="signals",worker="signals-0"}"#)
+                == 1)
         state.updateWorker("signals-0", consumer: .signals) { $0.holdingSince = nil }
         #expect(state.status == .ready)
     }
@@ -200,33 +202,42 @@ import Testing
         #expect(JSONText.timestamp(Self.contractTime.addingTimeInterval(59.9)) == "2026-04-25T10:00:59Z")
     }
 
-    @Test func metricsAnswerStartsWithVersionUpAndConnectionGauges() {
+    @Test func metricsAnswerHasVersionUpStartTimeAndConnectionGauges() throws {
         let state = makeState()
         state.setNATSConnected(true)
         state.markReady()
-        #expect(
-            state.prometheusText()
-                == """
-                # HELP banditd_build_info The running banditd version; always 1.
-                # TYPE banditd_build_info gauge
-                banditd_build_info{version="1.0.0"} 1
-                # HELP banditd_up 1 while the health status is ready (ok), else 0.
-                # TYPE banditd_up gauge
-                banditd_up 0
-                # HELP banditd_nats_connected 1 while the NATS connection is up.
-                # TYPE banditd_nats_connected gauge
-                banditd_nats_connected 1
-                # HELP banditd_postgres_connected 1 while PostgreSQL answers.
-                # TYPE banditd_postgres_connected gauge
-                banditd_postgres_connected 0
-                # HELP banditd_worker_holding 1 while the worker holds its batch (the database cannot take it).
-                # TYPE banditd_worker_holding gauge
-                # HELP banditd_worker_dead_letters_waiting Messages whose dead letter could not be stored yet.
-                # TYPE banditd_worker_dead_letters_waiting gauge
-
-                """ + state.metrics.prometheusText()
-        )
+        var exposition = Exposition(state.prometheusText())
+        #expect(exposition.samples("banditd_build_info") == [#"banditd_build_info{version="1.0.0"} 1.0"#])
+        #expect(exposition.value("banditd_up") == 0)
+        #expect(exposition.value("banditd_nats_connected") == 1)
+        #expect(exposition.value("banditd_postgres_connected") == 0)
+        let started = try #require(exposition.value("banditd_process_start_time_seconds"))
+        #expect(abs(started - Date().timeIntervalSince1970) < 60)
         state.setPostgresConnected(true)
-        #expect(state.prometheusText().contains("\nbanditd_up 1\n"))
+        exposition = Exposition(state.prometheusText())
+        #expect(exposition.value("banditd_up") == 1)
+        #expect(exposition.value("banditd_postgres_connected") == 1)
+        // The same registry renders the consumers' families.
+        #expect(exposition.families["banditd_messages_processed_total"] != nil)
+    }
+
+    @Test func workerGaugesFollowEachLoop() {
+        let state = makeState()
+        state.updateWorker("signals-0", consumer: .signals) { $0.holdingSince = Self.contractTime }
+        state.updateWorker("feedback-1", consumer: .feedback) { $0.deadLettersWaiting = 3 }
+        var exposition = Exposition(state.prometheusText())
+        #expect(
+            exposition.samples("banditd_worker_holding") == [
+                #"banditd_worker_holding{consumer="feedback",worker="feedback-1"} 0.0"#,
+                #"banditd_worker_holding{consumer="signals",worker="signals-0"} 1.0"#,
+            ])
+        #expect(
+            exposition.value(#"banditd_worker_dead_letters_waiting{consumer="feedback",worker="feedback-1"}"#) == 3)
+        state.updateWorker("signals-0", consumer: .signals) { $0.holdingSince = nil }
+        state.updateWorker("feedback-1", consumer: .feedback) { $0.deadLettersWaiting = 0 }
+        exposition = Exposition(state.prometheusText())
+        #expect(exposition.value(#"banditd_worker_holding{consumer="signals",worker="signals-0"}"#) == 0)
+        #expect(
+            exposition.value(#"banditd_worker_dead_letters_waiting{consumer="feedback",worker="feedback-1"}"#) == 0)
     }
 }

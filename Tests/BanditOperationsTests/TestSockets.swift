@@ -50,6 +50,26 @@ final class RawClient {
         }
     }
 
+    /// A TCP connection to `host` (an IP literal) and `port`.
+    init(host: String, port: UInt16) throws {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &found) == 0, let info = found?.pointee else {
+            throw TestSockets.Failure("getaddrinfo \(host)")
+        }
+        defer { freeaddrinfo(found) }
+        let descriptor = socket(info.ai_family, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw TestSockets.Failure("socket") }
+        self.descriptor = descriptor
+        guard connect(descriptor, info.ai_addr, info.ai_addrlen) == 0 else {
+            let failure = TestSockets.Failure("connect \(host):\(port)")
+            Glibc.close(descriptor)
+            throw failure
+        }
+    }
+
     deinit { Glibc.close(descriptor) }
 
     func send(_ text: String) throws {

@@ -14,51 +14,13 @@ struct DaemonProcessTests {
             .path
     }
 
-    private struct Stack {
-        let nats: NATSServer
-        let directory: TemporaryDirectory
-        let databaseURL: String
-        let healthSocket: String
-        let notify: NotifySocket
-
-        var environment: [String: String] {
-            var environment = ProcessInfo.processInfo.environment.filter {
-                !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_")
-            }
-            environment["NATS_URL"] = nats.url
-            environment["DATABASE_URL"] = databaseURL
-            environment["BANDITD_HEALTH_SOCKET"] = healthSocket
-            environment["BANDITD_MAX_WAIT_MS"] = "100"
-            environment["NOTIFY_SOCKET"] = notify.path
-            environment["WATCHDOG_USEC"] = "2000000"
-            environment["LOG_LEVEL"] = "info"
-            return environment
-        }
-
-        func stop() {
-            notify.close()
-            nats.stop()
-            directory.remove()
-        }
-    }
-
-    private func withStack(_ body: @escaping @Sendable (Stack) throws -> Void) async throws {
-        let postgres = try PostgresServer.requireCurrent()
-        try await onDedicatedThread {
-            let directory = try TemporaryDirectory(prefix: "banditd-daemon")
-            let database = try postgres.createDatabase()
-            // A password in the URL (trust authentication ignores it): it must never be logged.
-            let url = "postgresql://postgres:Sup3rSecretPw@127.0.0.1:\(postgres.port)/\(database)"
-            let stack = Stack(
-                nats: try NATSServer.start(), directory: directory, databaseURL: url,
-                healthSocket: directory.appending("health.sock"), notify: try NotifySocket(directory: directory.path))
-            defer { stack.stop() }
-            try body(stack)
-        }
+    private func withStack(_ body: @escaping @Sendable (OperationsStack) throws -> Void) async throws {
+        try await OperationsStack.with(
+            databasePassword: "Sup3rSecretPw", extraEnvironment: ["WATCHDOG_USEC": "2000000"], body)
     }
 
     /// The health JSON, whatever `banditd health`'s exit status (non-zero when not ok).
-    private func health(_ stack: Stack) -> String? {
+    private func health(_ stack: OperationsStack) -> String? {
         let output = try? ChildProcess.run(
             "/bin/sh", arguments: ["-c", "\"$0\" health --socket \"$1\"; true", Self.binary, stack.healthSocket],
             logFile: stack.directory.appending("health-\(UUID().uuidString).out"))

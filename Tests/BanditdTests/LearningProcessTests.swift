@@ -10,52 +10,9 @@ import Testing
 /// them: the synthetic world goes through JetStream and the worker like any traffic.
 @Suite(.postgresServer, .serialized)
 struct LearningProcessTests {
-    private struct Stack {
-        let nats: NATSServer
-        let directory: TemporaryDirectory
-        let databaseURL: String
-
-        var environment: [String: String] {
-            var environment = ProcessInfo.processInfo.environment.filter {
-                !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_") && $0.key != "NOTIFY_SOCKET"
-            }
-            environment["NATS_URL"] = nats.url
-            environment["DATABASE_URL"] = databaseURL
-            environment["BANDITD_HEALTH_SOCKET"] = directory.appending("health.sock")
-            environment["BANDITD_MAX_WAIT_MS"] = "100"
-            environment["LOG_LEVEL"] = "warning"
-            return environment
-        }
-
-        /// Runs `banditd arguments…` to completion: exit status and its stdout + stderr.
-        func banditd(_ arguments: [String], log: String) throws -> (status: Int32?, output: String) {
-            let file = directory.appending(log)
-            let child = try ChildProcess(
-                DaemonProcessTests.binary, arguments: arguments, environment: environment, logFile: file)
-            let status = child.waitForExit(timeout: .seconds(120))
-            child.stop(timeout: .seconds(5))
-            return (status, child.log())
-        }
-
-        /// The JSON line of a command's output (stderr lines are `banditd: …`).
-        func json(_ output: String) throws -> Any {
-            let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("{") || $0.hasPrefix("[") })
-            return try JSONSerialization.jsonObject(with: Data(line.utf8))
-        }
-    }
-
-    private func withStack(_ body: @escaping @Sendable (Stack) throws -> Void) async throws {
-        let postgres = try PostgresServer.requireCurrent()
-        try await onDedicatedThread {
-            let directory = try TemporaryDirectory(prefix: "banditd-learning")
-            let database = try postgres.createDatabase()
-            let stack = Stack(
-                nats: try NATSServer.start(), directory: directory,
-                databaseURL: "postgresql://postgres@127.0.0.1:\(postgres.port)/\(database)")
-            defer {
-                stack.nats.stop()
-                directory.remove()
-            }
+    private func withStack(_ body: @escaping @Sendable (OperationsStack) throws -> Void) async throws {
+        try await OperationsStack.with(extraEnvironment: ["LOG_LEVEL": "warning"]) { stack in
+            let directory = stack.directory
             let daemon = try ChildProcess(
                 DaemonProcessTests.binary, arguments: ["run"], environment: stack.environment,
                 logFile: directory.appending("banditd.log"))
@@ -142,7 +99,7 @@ struct LearningProcessTests {
             #expect(before.count == 48 + 120 + 120 + 6)  // state (24 keys × 2 policies), decisions, routing, coverage
 
             let key = stack.directory.appending("planted.json")
-            let simulate = try stack.banditd(
+            let simulate = try stack.run(
                 ["simulate", "--seed", "11", "--events", "600", "--out", key], log: "simulate.log")
             #expect(simulate.status == 0, "\(simulate.output)")
             try waitForProcessed(360 + 3 * 600, database)
@@ -157,13 +114,13 @@ struct LearningProcessTests {
                     == 600)
 
             // score on prod state: LinUCB (routing_v1), an arm without state at the prior.
-            let score = try stack.banditd(
+            let score = try stack.run(
                 [
                     "score", "--user", world.agents[0], "--policy", "routing_v1", "--features", "1,0,0,0,0,0,0,0",
                     "--arms", "ghost",
                 ], log: "score.log")
             #expect(score.status == 0, "\(score.output)")
-            let ranked = try #require(try stack.json(score.output) as? [[String: Any]])
+            let ranked = try #require(try OperationsStack.json(score.output) as? [[String: Any]])
             let ghost = try #require(ranked.first { $0["arm_id"] as? String == "ghost" })
             #expect(ghost["n"] as? Int == 0)
             #expect(ghost["mean"] as? Double == 0)
@@ -185,17 +142,17 @@ struct LearningProcessTests {
             defer { database.close() }
             let key = stack.directory.appending("planted.json")
             let outcomes = 1_500
-            let simulate = try stack.banditd(
+            let simulate = try stack.run(
                 ["simulate", "--seed", "5", "--events", "\(outcomes)", "--out", key], log: "simulate.log")
             #expect(simulate.status == 0, "\(simulate.output)")
-            let summary = try #require(try stack.json(simulate.output) as? [String: Any])
+            let summary = try #require(try OperationsStack.json(simulate.output) as? [String: Any])
             #expect(summary["published"] as? Int == 3 * outcomes)
             try waitForProcessed(3 * outcomes, database)
 
-            let report = try stack.banditd(["report", "convergence", "--planted", key], log: "report.log")
+            let report = try stack.run(["report", "convergence", "--planted", key], log: "report.log")
             #expect(report.status == 0, "\(report.output)")
             print("report convergence (seed 5, \(outcomes) outcomes): \(report.output)")
-            let figures = try #require(try stack.json(report.output) as? [String: Any])
+            let figures = try #require(try OperationsStack.json(report.output) as? [String: Any])
             let matchRate = try #require(figures["match_rate"] as? Double)
             #expect(matchRate >= 0.7)
             #expect(figures["covered_cells"] as? Int == 63)
@@ -203,14 +160,14 @@ struct LearningProcessTests {
             let offPolicy = try #require(figures["learned_off_policy"] as? [String: Any])
             #expect(offPolicy["ips"] is Double && offPolicy["snips"] is Double)
             // The threshold decides the exit status.
-            let strict = try stack.banditd(
+            let strict = try stack.run(
                 ["report", "convergence", "--planted", key, "--min-match", "1"], log: "strict.log")
             #expect(strict.status == (matchRate == 1 ? 0 : 2), "\(strict.output)")
 
             // Cell coverage: every synthetic routing outcome's cell, tier 1 and 2 apart.
-            let cells = try stack.banditd(["report", "cells", "--source", "synthetic"], log: "cells.log")
+            let cells = try stack.run(["report", "cells", "--source", "synthetic"], log: "cells.log")
             #expect(cells.status == 0, "\(cells.output)")
-            let coverage = try #require(try stack.json(cells.output) as? [String: Any])
+            let coverage = try #require(try OperationsStack.json(cells.output) as? [String: Any])
             let total = try #require(coverage["total"] as? [String: Any])
             let expected = try database.query(
                 "SELECT count(DISTINCT cell) FROM routing_outcomes WHERE source = 'synthetic'"
@@ -225,9 +182,9 @@ struct LearningProcessTests {
                 WHERE source = 'synthetic' ORDER BY user_id LIMIT 1
                 """
             ).rows[0]
-            let one = try stack.banditd(
+            let one = try stack.run(
                 ["report", "cells", "--user", try agent.string(0), "--source", "synthetic"], log: "cells-user.log")
-            let oneCoverage = try #require(try stack.json(one.output) as? [String: Any])
+            let oneCoverage = try #require(try OperationsStack.json(one.output) as? [String: Any])
             let rows = try #require(oneCoverage["rows"] as? [[String: Any]])
             #expect(rows.count == 1)
             #expect(rows.first?["cells"] as? Int == (try agent.int(1)))
@@ -235,7 +192,7 @@ struct LearningProcessTests {
             #expect(rows.first?["tier2_cells"] as? Int == (try agent.int(3)))
             #expect((oneCoverage["total"] as? [String: Any])?["cells"] as? Int == (try agent.int(1)))
             // A missing answer key is an error (1), not a failed threshold (2).
-            let missing = try stack.banditd(
+            let missing = try stack.run(
                 ["report", "convergence", "--planted", stack.directory.appending("nope.json")], log: "missing.log")
             #expect(missing.status == 1 && missing.output.contains("cannot read the answer key"))
 
@@ -243,13 +200,13 @@ struct LearningProcessTests {
             let planted = try JSONDecoder().decode(AnswerKey.self, from: Data(contentsOf: URL(fileURLWithPath: key)))
             let cell = planted.cells[0]
             let features = cell.features.map { "\($0)" }.joined(separator: ",")
-            let score = try stack.banditd(
+            let score = try stack.run(
                 [
                     "score", "--user", planted.agents[0], "--policy", "egreedy_v2", "--source", "synthetic",
                     "--features", features, "--arms", planted.models.joined(separator: ",") + ",model-z",
                 ], log: "score.log")
             #expect(score.status == 0, "\(score.output)")
-            let ranked = try #require(try stack.json(score.output) as? [[String: Any]])
+            let ranked = try #require(try OperationsStack.json(score.output) as? [[String: Any]])
             #expect(ranked.count == 9)
             let prior = try #require(ranked.first { $0["arm_id"] as? String == "model-z" })
             #expect(prior["n"] as? Int == 0 && prior["score"] as? Double == 0)
@@ -266,7 +223,7 @@ struct LearningProcessTests {
                 ),
             ]
             for (index, (arguments, message)) in errors.enumerated() {
-                let failed = try stack.banditd(
+                let failed = try stack.run(
                     ["score", "--source", "synthetic"] + arguments, log: "score-error-\(index).log")
                 #expect(failed.status == 1, "\(failed.output)")
                 #expect(failed.output.contains(message), "\(failed.output)")

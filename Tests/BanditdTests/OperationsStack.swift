@@ -12,31 +12,37 @@ struct OperationsStack {
     let databaseURL: String
     let healthSocket: String
     let notify: NotifySocket
+    /// Set on top of the stack's own variables.
+    var extraEnvironment: [String: String] = [:]
 
     static var binary: String { DaemonProcessTests.binary }
 
     var environment: [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_")
-        }
-        environment["NATS_URL"] = nats.url
-        environment["DATABASE_URL"] = databaseURL
-        environment["BANDITD_HEALTH_SOCKET"] = healthSocket
-        environment["BANDITD_MAX_WAIT_MS"] = "100"
-        environment["NOTIFY_SOCKET"] = notify.path
-        environment["LOG_LEVEL"] = "info"
-        return environment
+        DaemonEnvironment.make(
+            natsURLs: [nats.url], databaseURL: databaseURL,
+            [
+                "BANDITD_HEALTH_SOCKET": healthSocket, "BANDITD_MAX_WAIT_MS": "100", "NOTIFY_SOCKET": notify.path,
+                "LOG_LEVEL": "info",
+            ].merging(extraEnvironment) { $1 })
     }
 
-    static func with(_ body: @escaping @Sendable (OperationsStack) throws -> Void) async throws {
+    /// - Parameters:
+    ///   - databasePassword: put into `DATABASE_URL` (trust authentication ignores it), to prove
+    ///     it is never logged.
+    static func with(
+        databasePassword: String? = nil, extraEnvironment: [String: String] = [:],
+        _ body: @escaping @Sendable (OperationsStack) throws -> Void
+    ) async throws {
         let postgres = try PostgresServer.requireCurrent()
         try await onDedicatedThread {
             let directory = try TemporaryDirectory(prefix: "banditd-ops")
             let database = try postgres.createDatabase()
+            let user = databasePassword.map { "postgres:\($0)" } ?? "postgres"
             let stack = OperationsStack(
                 nats: try NATSServer.start(), directory: directory,
-                databaseURL: "postgresql://postgres@127.0.0.1:\(postgres.port)/\(database)",
-                healthSocket: directory.appending("health.sock"), notify: try NotifySocket(directory: directory.path))
+                databaseURL: "postgresql://\(user)@127.0.0.1:\(postgres.port)/\(database)",
+                healthSocket: directory.appending("health.sock"), notify: try NotifySocket(directory: directory.path),
+                extraEnvironment: extraEnvironment)
             defer {
                 stack.notify.close()
                 stack.nats.stop()

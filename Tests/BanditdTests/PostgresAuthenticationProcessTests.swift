@@ -54,14 +54,9 @@ struct PostgresAuthenticationProcessTests {
     private static func environment(databaseURL: String, natsURL: String, directory: TemporaryDirectory)
         -> [String: String]
     {
-        var environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_") && !$0.key.hasPrefix("PG")
-        }
-        environment["NATS_URL"] = natsURL
-        environment["DATABASE_URL"] = databaseURL
-        environment["BANDITD_HEALTH_SOCKET"] = directory.appending("health.sock")
-        environment["LOG_LEVEL"] = "info"
-        return environment
+        DaemonEnvironment.make(
+            natsURLs: [natsURL], databaseURL: databaseURL, dropping: ["PG"],
+            ["BANDITD_HEALTH_SOCKET": directory.appending("health.sock"), "LOG_LEVEL": "info"])
     }
 
     /// Runs `banditd ARGS` and returns (status, output, seconds); nil status if it outlived the limit.

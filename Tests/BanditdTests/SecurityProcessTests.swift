@@ -18,16 +18,12 @@ struct SecurityProcessTests {
     private static func environment(
         natsURL: String, databaseURL: String, directory: TemporaryDirectory, notify: NotifySocket
     ) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("NATS_") && !$0.key.hasPrefix("BANDITD_") && !$0.key.hasPrefix("PG")
-        }
-        environment["NATS_URL"] = natsURL
-        environment["DATABASE_URL"] = databaseURL
-        environment["BANDITD_HEALTH_SOCKET"] = directory.appending("health.sock")
-        environment["BANDITD_MAX_WAIT_MS"] = "100"
-        environment["NOTIFY_SOCKET"] = notify.path
-        environment["LOG_LEVEL"] = "info"
-        return environment
+        DaemonEnvironment.make(
+            natsURLs: [natsURL], databaseURL: databaseURL, dropping: ["PG"],
+            [
+                "BANDITD_HEALTH_SOCKET": directory.appending("health.sock"), "BANDITD_MAX_WAIT_MS": "100",
+                "NOTIFY_SOCKET": notify.path, "LOG_LEVEL": "info",
+            ])
     }
 
     @Test func natsTLSWithAVerifiedClientCertificateConnectsAndWithoutOneFailsClearly() async throws {

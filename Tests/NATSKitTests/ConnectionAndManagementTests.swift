@@ -17,6 +17,38 @@ struct ConnectionAndManagementTests {
         }
     }
 
+    /// The callback context (and what the event handler captures) is released when the first
+    /// connect fails, and after `close()` once cnats has posted `closed`: nothing leaks either way.
+    @Test func theEventHandlerIsReleasedAfterAFailedConnectAndAfterClose() async throws {
+        final class Captured: Sendable {}
+        let server = try NATSServer.requireCurrent()
+        try await onDedicatedThread {
+            weak var failedCapture: Captured?
+            do {
+                let captured = Captured()
+                failedCapture = captured
+                let port = try FreePort.allocate()
+                #expect(throws: NATSError.self) {
+                    _ = try NATSConnection(options: NATSConnectionOptions(servers: ["nats://127.0.0.1:\(port)"])) {
+                        _ in _ = captured
+                    }
+                }
+            }
+            #expect(failedCapture == nil, "a failed connect kept its callback context")
+
+            weak var closedCapture: Captured?
+            do {
+                let captured = Captured()
+                closedCapture = captured
+                let connection = try NATSConnection(options: NATSConnectionOptions(servers: [server.url])) { _ in
+                    _ = captured
+                }
+                connection.close()
+            }
+            try waitUntil(timeout: .seconds(10)) { closedCapture == nil }
+        }
+    }
+
     @Test func anUnreachableServerIsAClearErrorNotARetryLoop() async throws {
         try await onDedicatedThread {
             let port = try FreePort.allocate()

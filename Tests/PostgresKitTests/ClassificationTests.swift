@@ -23,6 +23,59 @@ struct SQLStateClassificationTests {
     }
 }
 
+/// `description` and `message` go to logs: no value from the data in them (postgres-nio's
+/// `PSQLError` pattern); the server's own words stay in `debugDescription`.
+struct PostgresErrorTextTests {
+    @Test(arguments: [
+        ("22P02", #"invalid input syntax for type uuid: "alice@example.com""#, "invalid_text_representation"),
+        ("22003", "value \"31337000000\" is out of range for type integer", "numeric_value_out_of_range"),
+        ("22001", "value too long for type character varying(3): alice@example.com", "string_data_right_truncation"),
+        ("P0001", "user alice@example.com 31337000000", "raise_exception"),
+        ("XX001", "alice@example.com 31337000000", "server error of class XX"),
+    ])
+    func aMessageThatCanQuoteAValueIsWithheld(code: String, serverText: String, condition: String) {
+        let error = PostgresError(operation: "apply", sqlState: SQLState(rawValue: code), message: serverText)
+        for text in [error.description, error.message] {
+            #expect(!text.contains("alice@example.com"), "\(text)")
+            #expect(!text.contains("31337000000"), "\(text)")
+            #expect(text.contains(condition), "\(text)")
+        }
+        #expect(error.description.hasPrefix("PostgreSQL apply failed [SQLSTATE \(code)]: "))
+        #expect(error.debugDescription.contains(serverText))
+        #expect("\(error)" == error.description, "interpolation, as in log metadata, uses description")
+    }
+
+    @Test(arguments: [
+        ("23505", #"duplicate key value violates unique constraint "decisions_pkey""#),
+        ("42P01", #"relation "nope" does not exist"#), ("40001", "could not serialize access"),
+        ("57014", "canceling statement due to statement timeout"),
+        ("28P01", #"password authentication failed for user "banditd""#),
+    ])
+    func aMessageThatNamesOnlyObjectsIsKept(code: String, serverText: String) {
+        let error = PostgresError(operation: "query", sqlState: SQLState(rawValue: code), message: serverText)
+        #expect(error.message == serverText)
+        #expect(error.description == "PostgreSQL query failed [SQLSTATE \(code)]: \(serverText)")
+    }
+
+    @Test func libpqsOwnTextIsKept() {
+        let error = PostgresError(
+            operation: "connect", sqlState: nil, message: "connection refused", connectionLost: true)
+        #expect(error.description == "PostgreSQL connect failed: connection refused")
+    }
+
+    @Test func detailAndHintAreOnlyInTheDebugDescription() {
+        let error = PostgresError(
+            operation: "apply", sqlState: .uniqueViolation,
+            message: #"duplicate key value violates unique constraint "t_pkey""#,
+            detail: "Key (user_id)=(alice@example.com) already exists.", hint: "a hint", constraint: "t_pkey")
+        #expect(!error.description.contains("alice@example.com"))
+        #expect(
+            error.debugDescription
+                == #"PostgreSQL apply failed [SQLSTATE 23505]: duplicate key value violates unique constraint "t_pkey"; "#
+                + "detail: Key (user_id)=(alice@example.com) already exists.; hint: a hint; constraint: t_pkey")
+    }
+}
+
 struct PostgresTextTests {
     @Test func arrayLiteralsQuoteEveryString() {
         #expect(

@@ -133,6 +133,33 @@ struct PostgresConnectionTests {
         }
     }
 
+    @Test func aValueTheServerQuotesNeverReachesTheDescription() async throws {
+        let server = try PostgresServer.requireCurrent()
+        try await onDedicatedThread {
+            let connection = try connect(server)
+            let error = #expect(throws: PostgresError.self) {
+                try connection.query("SELECT $1::uuid", ["secret-user@example.com"])
+            }
+            #expect(error?.sqlState == .invalidTextRepresentation)
+            #expect(error?.category == .badData)
+            #expect(error?.serverMessage.contains("secret-user@example.com") == true, "the server quotes it")
+            #expect(error?.description.contains("secret-user@example.com") == false)
+            #expect(error?.message.contains("secret-user@example.com") == false)
+            #expect(error?.description.contains("invalid_text_representation") == true)
+            #expect(error?.debugDescription.contains("secret-user@example.com") == true)
+
+            try connection.execute("CREATE TABLE t (v text PRIMARY KEY)")
+            try connection.execute("INSERT INTO t VALUES ($1)", ["secret-row"])
+            let duplicate = #expect(throws: PostgresError.self) {
+                try connection.execute("INSERT INTO t VALUES ($1)", ["secret-row"])
+            }
+            #expect(duplicate?.sqlState == .uniqueViolation)
+            #expect(duplicate?.detail?.contains("secret-row") == true, "DETAIL quotes the key")
+            #expect(duplicate?.description.contains("secret-row") == false)
+            #expect(duplicate?.description.contains("t_pkey") == true)
+        }
+    }
+
     @Test func aForcedSerializationFailureIsRetryable() async throws {
         let server = try PostgresServer.requireCurrent()
         try await onDedicatedThread {
