@@ -24,6 +24,8 @@ public struct BanditdConfiguration: Sendable {
         public var streamReplicas: Int = ConfigurationSettings.default(for: \BanditdConfiguration.nats.streamReplicas)
         public var connectTimeout: Duration = ConfigurationSettings.default(
             for: \BanditdConfiguration.nats.connectTimeout)
+        /// SIGNALS and FEEDBACK keep a message at most this long (CONTRACT section 10).
+        public var streamMaxAge: Duration = ConfigurationSettings.default(for: \BanditdConfiguration.nats.streamMaxAge)
 
         public init() {}
 
@@ -60,9 +62,23 @@ public struct BanditdConfiguration: Sendable {
         public init() {}
     }
 
+    /// Retention of the ledger and of closed decisions (CONTRACT section 10).
+    public struct Lifecycle: Sendable, Equatable {
+        public var ledgerRetentionDays: Int = ConfigurationSettings.default(
+            for: \BanditdConfiguration.lifecycle.ledgerRetentionDays)
+        public var decisionsRetentionDays: Int = ConfigurationSettings.default(
+            for: \BanditdConfiguration.lifecycle.decisionsRetentionDays)
+
+        public init() {}
+
+        public var ledgerRetention: Duration { .seconds(ledgerRetentionDays * 86_400) }
+        public var decisionsRetention: Duration { .seconds(decisionsRetentionDays * 86_400) }
+    }
+
     public var nats = NATS()
     public var postgres = Postgres()
     public var processing = Processing()
+    public var lifecycle = Lifecycle()
     public var healthSocket: String = ConfigurationSettings.default(for: \BanditdConfiguration.healthSocket)
     public var logLevel: LogLevel = ConfigurationSettings.default(for: \BanditdConfiguration.logLevel)
     /// Where `/metrics` and `/healthz` are served over HTTP (CONTRACT section 11); nil: not served.

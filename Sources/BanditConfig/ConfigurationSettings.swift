@@ -50,6 +50,12 @@ public enum ConfigurationSettings {
             "nats.connect_timeout_ms", environment: nil, .milliseconds(1...600_000), default: .milliseconds(2000),
             at: \.nats.connectTimeout, help: "timeout of one connection attempt, milliseconds"),
         Setting(
+            "nats.stream_max_age_s", environment: "NATS_STREAM_MAX_AGE_S", .seconds(60...315_360_000),
+            default: .seconds(7 * 86_400), at: \.nats.streamMaxAge,
+            help:
+                "SIGNALS and FEEDBACK keep a message at most this long; `streams ensure` sets it. Must stay at least a day below `lifecycle.ledger_retention_days`, or the daemon refuses to start"
+        ),
+        Setting(
             "postgres.url", environment: "DATABASE_URL", .text(nonEmpty: true, secret: true),
             default: "postgresql:///banditd", at: \.postgres.url,
             help: "libpq conninfo (`host=… dbname=…`) or URI (`postgresql://user:pw@host/db`)"),
@@ -78,6 +84,16 @@ public enum ConfigurationSettings {
             help:
                 "how long a reward whose decision has not arrived is kept (parked in PostgreSQL, acked) before it is dead-lettered as `max_deliveries`; never while the signals consumer is held"
         ),
+        Setting(
+            "lifecycle.ledger_retention_days", environment: "BANDITD_LEDGER_RETENTION_DAYS", .integer(2...3650),
+            default: 14, at: \.lifecycle.ledgerRetentionDays,
+            help:
+                "`processed_events` rows older than this are removed by the daemon (in slices, one daemon at a time); the streams' max_age must stay a day below it"
+        ),
+        Setting(
+            "lifecycle.decisions_retention_days", environment: "BANDITD_DECISIONS_RETENTION_DAYS", .integer(1...36_500),
+            default: 90, at: \.lifecycle.decisionsRetentionDays,
+            help: "closed (rewarded) decisions older than this are removed; open ones never"),
         Setting(
             "health.socket", environment: "BANDITD_HEALTH_SOCKET", .text(nonEmpty: true),
             default: "/run/banditd/health.sock", at: \.healthSocket, help: "health/metrics unix socket"),

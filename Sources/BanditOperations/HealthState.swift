@@ -46,6 +46,36 @@ public final class HealthState: Sendable {
         public var isHealthy: Bool { holdingSince == nil && deadLettersWaiting == 0 }
     }
 
+    /// The ledger's size and the last retention run (CONTRACT section 10), as last read.
+    public struct LedgerHealth: Sendable, Equatable {
+        public var estimatedRows: Int64
+        public var oldestAgeSeconds: Double?
+        public var lastRunFinishedAt: Date?
+        public var lastRunOutcome: String?
+        public var lastRunLedgerDeleted: Int64
+        public var lastRunDecisionsDeleted: Int64
+
+        public init(
+            estimatedRows: Int64, oldestAgeSeconds: Double?, lastRunFinishedAt: Date?, lastRunOutcome: String?,
+            lastRunLedgerDeleted: Int64, lastRunDecisionsDeleted: Int64
+        ) {
+            self.estimatedRows = estimatedRows
+            self.oldestAgeSeconds = oldestAgeSeconds
+            self.lastRunFinishedAt = lastRunFinishedAt
+            self.lastRunOutcome = lastRunOutcome
+            self.lastRunLedgerDeleted = lastRunLedgerDeleted
+            self.lastRunDecisionsDeleted = lastRunDecisionsDeleted
+        }
+    }
+
+    private let ledger = Mutex<LedgerHealth?>(nil)
+
+    /// Records the ledger's size and the last retention run (and sets their gauges).
+    public func setLedger(_ health: LedgerHealth) {
+        ledger.withLock { $0 = health }
+        gauges.ledger(health)
+    }
+
     private let flags = Mutex(Flags())
     private let workers = Mutex<[String: WorkerHealth]>([:])
     private let uptime: @Sendable () -> Duration
@@ -186,7 +216,21 @@ public final class HealthState: Sendable {
         json += "}"
         let rewardLoop = metrics.rewardLoopCounts
         json += ",\"reward_loop\":{\"closed_by_default\":\(rewardLoop.closedByDefault)"
-        json += ",\"late_corrected\":\(rewardLoop.lateCorrected)}}"
+        json += ",\"late_corrected\":\(rewardLoop.lateCorrected)}"
+        if let ledger = ledger.withLock({ $0 }) {
+            json += ",\"ledger\":{\"rows_estimate\":\(ledger.estimatedRows)"
+            json += ",\"oldest_age_s\":\(ledger.oldestAgeSeconds.map { JSONText.seconds(.seconds($0)) } ?? "null")"
+            json += ",\"last_retention\":"
+            if let outcome = ledger.lastRunOutcome {
+                json += "{\"finished_at\":\(ledger.lastRunFinishedAt.map { "\"\(JSONText.timestamp($0))\"" } ?? "null")"
+                json += ",\"outcome\":\(JSONText.string(outcome)),\"ledger_deleted\":\(ledger.lastRunLedgerDeleted)"
+                json += ",\"decisions_deleted\":\(ledger.lastRunDecisionsDeleted)}"
+            } else {
+                json += "null"
+            }
+            json += "}"
+        }
+        json += "}"
         return json
     }
 
@@ -207,6 +251,7 @@ private final class HealthGauges: Sendable {
     let up: Gauge
     let natsConnected: Gauge
     let postgresConnected: Gauge
+    let ledgerGauges: (rows: Gauge, oldestAge: Gauge, lastRun: Gauge, lastRunOK: Gauge)
     private let registry: PrometheusCollectorRegistry
     /// Per worker loop: holding, dead letters waiting.
     private let workers = Mutex<[String: (holding: Gauge, deadLettersWaiting: Gauge)]>([:])
@@ -229,6 +274,25 @@ private final class HealthGauges: Sendable {
             descriptor: .banditd("nats_connected", unit: "", "1 while the NATS connection is up."))
         postgresConnected = registry.makeGauge(
             descriptor: .banditd("postgres_connected", unit: "", "1 while PostgreSQL answers."))
+        ledgerGauges = (
+            registry.makeGauge(
+                descriptor: .banditd("ledger_rows", unit: "", "Rows of processed_events (the planner's estimate).")),
+            registry.makeGauge(
+                descriptor: .banditd("ledger_oldest_age", unit: "seconds", "Age of the oldest ledger row.")),
+            registry.makeGauge(
+                descriptor: .banditd(
+                    "retention_last_run_timestamp", unit: "seconds", "Unix time the last retention run finished.")),
+            registry.makeGauge(
+                descriptor: .banditd(
+                    "retention_last_run_ok", unit: "", "1 if the last retention run succeeded, else 0."))
+        )
+    }
+
+    func ledger(_ health: HealthState.LedgerHealth) {
+        ledgerGauges.rows.set(to: Double(health.estimatedRows))
+        ledgerGauges.oldestAge.set(to: health.oldestAgeSeconds ?? 0)
+        if let finished = health.lastRunFinishedAt { ledgerGauges.lastRun.set(to: finished.timeIntervalSince1970) }
+        ledgerGauges.lastRunOK.set(to: health.lastRunOutcome == "ok" ? 1 : 0)
     }
 
     /// Sets the worker gauges of `loop` (created on first use; a worker loop keeps its consumer).

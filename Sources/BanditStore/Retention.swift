@@ -18,7 +18,10 @@ public struct RetentionReport: Sendable, Equatable {
 ///   stream's max_age is at least a day shorter than the ledger retention (the daemon refuses to
 ///   start otherwise): a ledger row outlives every copy of its message.
 /// - `decisions` that are closed (rewarded, by event, default or late) and older than the
-///   decisions retention are deleted; open ones never.
+///   decisions retention are deleted; open ones never. "Older" counts from the later of the
+///   decision's event time and its closing (`rewarded_at`): a backfill or a simulated world of
+///   past events keeps its decisions for the whole retention after they were closed, not zero
+///   days.
 ///
 /// Single-flight among daemons: a run holds a session advisory lock on its own connection
 /// (`pg_try_advisory_lock`; another daemon's run skips). Rows go in slices of `slice`, each its
@@ -77,6 +80,7 @@ public struct Retention: Sendable {
                     DELETE FROM decisions WHERE ctid = ANY(ARRAY(
                         SELECT ctid FROM decisions
                         WHERE reward IS NOT NULL AND occurred_at < now() - make_interval(secs => $1)
+                          AND (rewarded_at IS NULL OR rewarded_at < now() - make_interval(secs => $1))
                         LIMIT $2))
                     """, values: [.double(decisionsRetention.seconds), .int64(Int64(slice))]
                 ).affectedRows

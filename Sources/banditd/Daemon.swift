@@ -75,6 +75,16 @@ struct Daemon: Service {
         for (name, action) in report.streams + report.consumers where action != .verified {
             logger.notice("stream topology", metadata: ["name": "\(name)", "action": "\(action)"])
         }
+        // CONTRACT section 10: a message must not outlive its ledger row, or a redelivery or
+        // re-publish after retention would apply it twice.
+        let streams = try topology.streams.map { try nats.streamInfo($0.name).config }
+        let tooLong = StreamTopology.maxAgeProblems(
+            of: streams, ledgerRetention: configuration.lifecycle.ledgerRetention)
+        if !tooLong.isEmpty {
+            throw ConfigurationFailure(
+                "\(tooLong.joined(separator: "; ")): nats.stream_max_age_s (\(configuration.nats.streamMaxAge.components.seconds) s) must stay at least a day below lifecycle.ledger_retention_days (\(configuration.lifecycle.ledgerRetentionDays) d), or a redelivered message could be applied twice after its ledger row is removed. Lower nats.stream_max_age_s (then run `banditd streams ensure`) or raise lifecycle.ledger_retention_days"
+            )
+        }
 
         let observer = DaemonObserver(health: health, watchdog: watchdog, notifier: notifier)
         let workers = WorkerThreads()
@@ -142,6 +152,17 @@ struct Daemon: Service {
             }
         }
 
+        // Background job: the data lifecycle (old ledger rows and closed decisions).
+        let retentionConfiguration = RetentionJob.Configuration(
+            databaseURL: configuration.postgres.url,
+            retention: Retention(
+                ledgerRetention: configuration.lifecycle.ledgerRetention,
+                decisionsRetention: configuration.lifecycle.decisionsRetention))
+        watchdog.register(loop: RetentionJob.loop)
+        jobs.start(name: "banditd-\(RetentionJob.loop)") { [logger] in
+            RetentionJob(configuration: retentionConfiguration, observer: observer, logger: logger).run(stop: stop)
+        }
+
         // Background job: messages whose deliveries ran out while no daemon processed them.
         let recoveryConfiguration = MaxDeliveriesRecovery.Configuration(
             stream: topology.recoveryConsumer.stream,
@@ -161,7 +182,9 @@ struct Daemon: Service {
         // While running: every 2 s, probe PostgreSQL (health says `degraded` while it is
         // unreachable even when no message flows) and poll consumer info for the metrics.
         var probe: PostgresConnection?
+        var probes = 0
         while !stop.sleep(.seconds(2)) {
+            probes += 1
             let databaseAnswers: Bool
             do {
                 let connection = try probe ?? PostgresConnection(conninfo: configuration.postgres.url)
@@ -172,6 +195,17 @@ struct Daemon: Service {
                 probe?.close()
                 probe = nil
                 databaseAnswers = false
+            }
+            // The ledger's size and the last retention run, every 30 s.
+            if databaseAnswers, probes % 15 == 1, let probe,
+                let ledger = try? LedgerStatus.read(on: probe)
+            {
+                health.setLedger(
+                    HealthState.LedgerHealth(
+                        estimatedRows: ledger.estimatedRows, oldestAgeSeconds: ledger.oldestAgeSeconds,
+                        lastRunFinishedAt: ledger.lastRunFinishedAt, lastRunOutcome: ledger.lastRunOutcome,
+                        lastRunLedgerDeleted: ledger.lastRunLedgerDeleted,
+                        lastRunDecisionsDeleted: ledger.lastRunDecisionsDeleted))
             }
             if databaseAnswers != health.postgresConnected {
                 health.setPostgresConnected(databaseAnswers)

@@ -51,7 +51,7 @@ extension StreamTopology {
     init(_ nats: BanditdConfiguration.NATS) {
         self.init(
             durablePrefix: nats.durablePrefix, maxDeliver: nats.maxDeliver, ackWait: nats.ackWait,
-            maxAckPending: nats.maxAckPending, replicas: nats.streamReplicas)
+            maxAckPending: nats.maxAckPending, replicas: nats.streamReplicas, maxAge: nats.streamMaxAge)
     }
 }
 

@@ -18,7 +18,9 @@ import Testing
         "banditd_decisions_closed_by_default_total": "counter", "banditd_rewards_late_total": "counter",
         "banditd_build_info": "gauge", "banditd_up": "gauge", "banditd_process_start_time_seconds": "gauge",
         "banditd_nats_connected": "gauge", "banditd_postgres_connected": "gauge", "banditd_worker_holding": "gauge",
-        "banditd_worker_dead_letters_waiting": "gauge",
+        "banditd_worker_dead_letters_waiting": "gauge", "banditd_ledger_rows": "gauge",
+        "banditd_ledger_oldest_age_seconds": "gauge", "banditd_retention_last_run_timestamp_seconds": "gauge",
+        "banditd_retention_last_run_ok": "gauge",
     ]
 
     @Test func countersHaveOneSeriesPerConsumerAndTheHealthJSONReadsTheSameRecordings() {

@@ -34,8 +34,9 @@ struct RetentionTests {
                                     ELSE interval '0' END
                 FROM generate_series(1, 12200) AS g
                 """)
-            // Decisions: closed and 100 days old (go), open and 100 days old (stay), closed and 10 days old (stay).
-            for (index, (age, closed)) in [(100, true), (100, false), (10, true)].enumerated() {
+            // Decisions: closed 100 days ago (go), open and 100 days old (stay), closed and 10 days old
+            // (stay), 100 days old but closed just now (stay: a backfill keeps its whole retention).
+            for (index, (age, closed)) in [(100, true), (100, false), (10, true), (100, true)].enumerated() {
                 try database.query(
                     """
                     INSERT INTO decisions (decision_id, event_id, user_id, policy, policy_version, arm_id, propensity,
@@ -43,8 +44,8 @@ struct RetentionTests {
                     VALUES (gen_random_uuid(), gen_random_uuid(), $1, 'linucb_v1', 'linucb_v1@1.0.0+a3f9c2e1', 'a', 0.5,
                             '{0,0,0,0,0}', 'prod', now() - make_interval(days => $2::int),
                             CASE WHEN $3::boolean THEN 0.0 END, CASE WHEN $3::boolean THEN 'default' END,
-                            CASE WHEN $3::boolean THEN now() END)
-                    """, ["u\(index)", "\(age)", closed ? "true" : "false"])
+                            CASE WHEN $3::boolean THEN now() - make_interval(days => $4::int) END)
+                    """, ["u\(index)", "\(age)", closed ? "true" : "false", index == 3 ? "0" : "\(age)"])
             }
             var slices = 0
             let report = try retention.run(on: database) {
@@ -58,7 +59,7 @@ struct RetentionTests {
             #expect(try harness.count("processed_events") == 200)
             #expect(
                 try harness.query("SELECT user_id FROM decisions ORDER BY user_id").map { try $0.string(0) } == [
-                    "u1", "u2",
+                    "u1", "u2", "u3",
                 ])
             let status = try LedgerStatus.read(on: database)
             #expect(status.lastRunOutcome == "ok")
