@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "BanditStore", dependencies: ["PostgresKit", "BanditCore", "BanditMath"]),
 
         // The streams and consumers of CONTRACT section 1: create, verify.
-        .target(name: "BanditTopology", dependencies: ["NATSKit"]),
+        .target(name: "BanditTopology", dependencies: ["BanditCore", "NATSKit"]),
 
         // fetch → decode → apply → settle.
         .target(
@@ -57,6 +57,7 @@ let package = Package(
         .target(
             name: "BanditOperations",
             dependencies: [
+                "BanditCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
@@ -104,7 +105,7 @@ let package = Package(
                 "BanditWorker", "BanditCore", "BanditMath", "BanditStore", "BanditTopology", "NATSKit", "PostgresKit",
                 "TestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "BanditOperationsTests", dependencies: ["BanditOperations", "TestSupport"]),
+        .testTarget(name: "BanditOperationsTests", dependencies: ["BanditOperations", "BanditCore", "TestSupport"]),
         // Runs the built `banditd` binary against real servers.
         .testTarget(
             name: "BanditdTests",

@@ -36,12 +36,24 @@ public struct RejectionReason: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let decisionAlreadyRewarded = RejectionReason(rawValue: "decision.already_rewarded")
     /// A reward whose `user_id` or `source` differs from its decision's.
     public static let decisionMismatch = RejectionReason(rawValue: "decision.mismatch")
-    /// A transient failure that outlived `max_deliver` deliveries.
+    /// A `signals.decision` whose `decision_id` is already logged by another event.
+    public static let decisionDuplicate = RejectionReason(rawValue: "decision.duplicate")
+    /// PostgreSQL refused the row (a constraint, SQLSTATE class 22/23) although it passed
+    /// validation, e.g. a policy whose dimension changed under existing state.
+    public static let dataRejected = RejectionReason(rawValue: "data.rejected")
+    /// A message whose deliveries ran out (a transient failure that outlived `max_deliver`, a
+    /// parked reward whose decision never came, or deliveries spent while no daemon ran).
     public static let maxDeliveries = RejectionReason(rawValue: "max_deliveries")
 
-    /// Every code this module knows, in contract order.
+    /// Every code, in contract order: what a dead letter's `Deadletter-Reason` can say and what
+    /// the `reason` label of `banditd_messages_dead_lettered_total` takes.
     public static let all: [RejectionReason] = [
         .jsonInvalid, .schemaInvalid, .subjectUnknown, .policyUnknown, .dimensionMismatch, .payloadTooLarge,
-        .decisionAlreadyRewarded, .decisionMismatch, .maxDeliveries,
+        .decisionAlreadyRewarded, .decisionMismatch, .decisionDuplicate, .dataRejected, .maxDeliveries,
+    ]
+
+    /// The codes `EventDecoder` decides (the rest come from the store and the pipeline).
+    public static let decoderCodes: [RejectionReason] = [
+        .jsonInvalid, .schemaInvalid, .subjectUnknown, .policyUnknown, .dimensionMismatch, .payloadTooLarge,
     ]
 }

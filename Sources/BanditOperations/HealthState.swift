@@ -1,3 +1,4 @@
+import BanditCore
 import Foundation
 import Prometheus
 import Synchronization

@@ -1,3 +1,4 @@
+import BanditCore
 import Foundation
 import Prometheus
 import Synchronization
@@ -6,8 +7,8 @@ import Synchronization
 /// the Prometheus text (exposition format 0.0.4) for `/metrics` and the health socket's `metrics`.
 ///
 /// Every series is created once, here, with fixed labels; recording is an atomic add (counters) or
-/// a short lock (histograms) and allocates nothing, except the first time a dead-letter reason
-/// outside ``deadLetterReasons`` is seen. The health JSON reads the same recordings: the numbers
+/// a short lock (histograms) and allocates nothing; every dead-letter reason
+/// (``RejectionReason/all``) has its series from the start. The health JSON reads the same recordings: the numbers
 /// it shows (processed, errors, redelivered, dead-lettered, last message) are kept readable beside
 /// the exported series by the one call that records them, because swift-prometheus counters cannot
 /// be read back. Record per batch, not per message.
@@ -42,15 +43,10 @@ public final class Metrics: Sendable {
         .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
         .seconds(1), .milliseconds(2500), .seconds(5),
     ]
-    /// The dead-letter reason codes of CONTRACT section 3 and the daemon's own. Their series exist
-    /// from the start (at 0), so rates work before the first dead letter. Any other string is
-    /// accepted as a reason too; keep reasons to stable codes, never free text, or the number of
-    /// series grows without bound.
-    public static let deadLetterReasons: [String] = [
-        "json.invalid", "schema.invalid", "subject.unknown", "policy.unknown", "dimension.mismatch",
-        "payload.too_large", "decision.already_rewarded", "decision.mismatch", "decision.duplicate", "data.rejected",
-        "max_deliveries",
-    ]
+    /// The dead-letter reason codes of CONTRACT section 3 and the daemon's own: one typed list,
+    /// ``RejectionReason/all``. Their series exist from the start (at 0), so rates work before the
+    /// first dead letter.
+    public static let deadLetterReasons: [RejectionReason] = RejectionReason.all
 
     /// Every family of the daemon, rendered by ``prometheusText()``.
     public let registry: PrometheusCollectorRegistry
@@ -109,7 +105,7 @@ public final class Metrics: Sendable {
 
     /// Counts dead letters published (and acknowledged by JetStream) for `reason`, a stable code
     /// such as `schema.invalid` (see ``deadLetterReasons``).
-    public func recordDeadLettered(_ consumer: ConsumerRole, reason: String, count: Int = 1) {
+    public func recordDeadLettered(_ consumer: ConsumerRole, reason: RejectionReason, count: Int = 1) {
         guard count > 0 else { return }
         consumers[consumer.index].deadLettered(reason: reason, count: count, registry: registry)
     }
@@ -191,7 +187,7 @@ private final class ConsumerSeries: Sendable {
     /// All reasons together, for the health JSON.
     let deadLetteredTotal = Atomic<UInt64>(0)
     /// By reason; the contract's reasons from the start, others when first seen.
-    private let deadLetteredByReason: Mutex<[String: Counter]>
+    private let deadLetteredByReason: Mutex<[RejectionReason: Counter]>
     let lastMessage: LastMessageGauge
     let batchSize: ValueHistogram
     let applySeconds: DurationHistogram
@@ -251,13 +247,14 @@ private final class ConsumerSeries: Sendable {
             labels: labels)
     }
 
-    static func deadLetterCounter(_ role: ConsumerRole, reason: String, registry: PrometheusCollectorRegistry)
-        -> Counter
-    {
-        registry.makeCounter(descriptor: deadLettered, labels: [("consumer", role.rawValue), ("reason", reason)])
+    static func deadLetterCounter(
+        _ role: ConsumerRole, reason: RejectionReason, registry: PrometheusCollectorRegistry
+    ) -> Counter {
+        registry.makeCounter(
+            descriptor: deadLettered, labels: [("consumer", role.rawValue), ("reason", reason.rawValue)])
     }
 
-    func deadLettered(reason: String, count: Int, registry: PrometheusCollectorRegistry) {
+    func deadLettered(reason: RejectionReason, count: Int, registry: PrometheusCollectorRegistry) {
         let counter = deadLetteredByReason.withLock { counters in
             if let known = counters[reason] { return known }
             let added = Self.deadLetterCounter(role, reason: reason, registry: registry)

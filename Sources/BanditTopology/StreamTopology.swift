@@ -1,22 +1,31 @@
+import BanditCore
 import NATSKit
 
 /// The streams and durable consumers of CONTRACT section 1, as this deployment configures them.
 public struct StreamTopology: Sendable, Equatable {
+    /// A durable consumer banditd binds: its stream and its configuration.
     public struct ConsumerSpec: Sendable, Equatable {
-        /// "signals" or "feedback": the name used in health output and metrics.
-        public var role: String
         public var stream: String
         public var configuration: ConsumerConfiguration
     }
 
+    /// A consumer the workers bind: its role (the name in health output and metrics) and spec.
+    public struct WorkerConsumer: Sendable, Equatable {
+        public var role: ConsumerRole
+        public var spec: ConsumerSpec
+
+        public var stream: String { spec.stream }
+        public var configuration: ConsumerConfiguration { spec.configuration }
+    }
+
     public var streams: [StreamConfiguration]
     /// The two consumers the workers bind (signals, feedback).
-    public var consumers: [ConsumerSpec]
+    public var consumers: [WorkerConsumer]
     /// The consumer of the max-deliveries capture stream (see `maxDeliveriesStream`).
     public var recoveryConsumer: ConsumerSpec
 
     /// Every consumer `streams ensure` creates and verifies.
-    public var allConsumers: [ConsumerSpec] { consumers + [recoveryConsumer] }
+    public var allConsumers: [ConsumerSpec] { consumers.map(\.spec) + [recoveryConsumer] }
 
     public static let signalsStream = "SIGNALS"
     public static let feedbackStream = "FEEDBACK"
@@ -53,14 +62,15 @@ public struct StreamTopology: Sendable, Equatable {
             // Dead letters are kept until an operator replays or purges them.
             StreamConfiguration(name: Self.deadLetterStream, subjects: ["deadletter.>"], replicas: replicas),
         ]
-        func consumer(_ role: String, on stream: String) -> ConsumerSpec {
-            ConsumerSpec(
-                role: role, stream: stream,
-                configuration: ConsumerConfiguration(
-                    durableName: "\(durablePrefix)-\(role)", deliverPolicy: .all, ackPolicy: .explicit,
-                    ackWait: ackWait, maxDeliver: maxDeliver, maxAckPending: maxAckPending))
+        consumers = ConsumerRole.allCases.map { role in
+            WorkerConsumer(
+                role: role,
+                spec: ConsumerSpec(
+                    stream: role.stream,
+                    configuration: ConsumerConfiguration(
+                        durableName: "\(durablePrefix)-\(role.rawValue)", deliverPolicy: .all, ackPolicy: .explicit,
+                        ackWait: ackWait, maxDeliver: maxDeliver, maxAckPending: maxAckPending)))
         }
-        consumers = [consumer("signals", on: Self.signalsStream), consumer("feedback", on: Self.feedbackStream)]
         let recoveryStream = Self.maxDeliveriesStream(durablePrefix: durablePrefix)
         streams.append(
             StreamConfiguration(
@@ -71,7 +81,7 @@ public struct StreamTopology: Sendable, Equatable {
                 retention: .workqueue, replicas: replicas, maxAge: maxAge, duplicateWindow: window))
         // Unlimited deliveries: an advisory that cannot be handled now (database down) waits.
         recoveryConsumer = ConsumerSpec(
-            role: "max-deliveries", stream: recoveryStream,
+            stream: recoveryStream,
             configuration: ConsumerConfiguration(
                 durableName: "\(durablePrefix)-max-deliveries", deliverPolicy: .all, ackPolicy: .explicit,
                 ackWait: ackWait, maxDeliver: -1, maxAckPending: 1000))

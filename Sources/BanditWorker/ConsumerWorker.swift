@@ -15,7 +15,7 @@ import PostgresKit
 /// `SettlementPolicy.settle` (here) → `NATSConnection.ack` / `nak` / `DeadLetterBacklog`.
 public final class ConsumerWorker {
     public struct Configuration: Sendable {
-        public var role: String
+        public var role: ConsumerRole
         public var stream: String
         public var consumer: String
         public var workerIndex: Int
@@ -31,7 +31,8 @@ public final class ConsumerWorker {
         public var statementTimeout: Duration
 
         public init(
-            role: String, stream: String, consumer: String, workerIndex: Int = 0, batchSize: Int, maxWait: Duration,
+            role: ConsumerRole, stream: String, consumer: String, workerIndex: Int = 0, batchSize: Int,
+            maxWait: Duration,
             ackWait: Duration, databaseURL: String, settlement: SettlementPolicy, lockTimeout: Duration? = nil,
             statementTimeout: Duration? = nil
         ) {
@@ -50,7 +51,7 @@ public final class ConsumerWorker {
 
         /// The apply loop's name for the watchdog and health (`signals-0`); the fetch loop is
         /// `signals-0-fetch`.
-        public var loop: String { "\(role)-\(workerIndex)" }
+        public var loop: String { "\(role.rawValue)-\(workerIndex)" }
     }
 
     private let configuration: Configuration
@@ -148,7 +149,7 @@ public final class ConsumerWorker {
                 items.append(BatchItem(event: event, origin: MessageOrigin(message)))
                 itemPositions.append(position)
             case .failure(let rejection):
-                outcomes[position] = .rejected(reason: rejection.reason.rawValue, detail: rejection.detail)
+                outcomes[position] = .rejected(reason: rejection.reason, detail: rejection.detail)
             }
         }
         var applySeconds: Double?
@@ -350,7 +351,7 @@ extension MessageOutcome {
         case .applied, .appliedLate: self = .applied
         case .duplicate: self = .duplicate
         case .parked: self = .parked
-        case .rejected(let reason, let detail): self = .rejected(reason: reason.rawValue, detail: detail)
+        case .rejected(let reason, let detail): self = .rejected(reason: reason, detail: detail)
         case .retryLater(let detail): self = .retryLater(detail: detail)
         }
     }

@@ -1,3 +1,4 @@
+import BanditCore
 import NATSKit
 
 /// The message a dead letter is made from: a delivered message, a parked reward, or a message
@@ -42,13 +43,13 @@ public enum DeadLetter {
     static let maxDetailCharacters = 1024
 
     public static func message(
-        for original: JetStreamMessage, reason: String, detail: String, maxPayload: Int = .max
+        for original: JetStreamMessage, reason: RejectionReason, detail: String, maxPayload: Int = .max
     ) -> NATSConnection.OutgoingMessage {
         message(for: DeadLetterOriginal(original), reason: reason, detail: detail, maxPayload: maxPayload)
     }
 
     public static func message(
-        for original: DeadLetterOriginal, reason: String, detail: String, maxPayload: Int = .max
+        for original: DeadLetterOriginal, reason: RejectionReason, detail: String, maxPayload: Int = .max
     ) -> NATSConnection.OutgoingMessage {
         var headers = NATSHeaders()
         let replayOf = DeadLetterArchive.originalMessageIDHeader
@@ -61,7 +62,7 @@ public enum DeadLetter {
         {
             headers.add("Deadletter-Original-Msg-Id", originalID)
         }
-        headers.set("Deadletter-Reason", reason)
+        headers.set("Deadletter-Reason", reason.rawValue)
         headers.set("Deadletter-Detail", headerLine(detail))
         headers.set("Deadletter-Stream", original.stream)
         headers.set("Deadletter-Seq", String(original.streamSequence))

@@ -1,3 +1,4 @@
+import BanditCore
 import Foundation
 import Logging
 import NATSKit
@@ -10,7 +11,7 @@ import NATSKit
 final class DeadLetterBacklog {
     struct Entry {
         var message: JetStreamMessage
-        var reason: String
+        var reason: RejectionReason
         var detail: String
         var attempts: Int
         var nextAttempt: ContinuousClock.Instant
@@ -41,7 +42,7 @@ final class DeadLetterBacklog {
     }
 
     /// Publishes the dead letter now; on success terms the original, on failure sets it aside.
-    func deadLetter(_ message: JetStreamMessage, reason: String, detail: String) -> Attempt {
+    func deadLetter(_ message: JetStreamMessage, reason: RejectionReason, detail: String) -> Attempt {
         let now = ContinuousClock.now
         do {
             let stored = try publisher.publish(DeadLetterOriginal(message), reason: reason, detail: detail)
@@ -64,9 +65,10 @@ final class DeadLetterBacklog {
     }
 
     /// Retries what is due and keeps the rest alive. Returns the dead letters stored now.
-    func service(now: ContinuousClock.Instant = .now) -> [(reason: String, stored: DeadLetterPublisher.Stored)] {
+    func service(now: ContinuousClock.Instant = .now) -> [(reason: RejectionReason, stored: DeadLetterPublisher.Stored)]
+    {
         guard !entries.isEmpty else { return [] }
-        var stored: [(reason: String, stored: DeadLetterPublisher.Stored)] = []
+        var stored: [(reason: RejectionReason, stored: DeadLetterPublisher.Stored)] = []
         var remaining: [Entry] = []
         for var entry in entries {
             if now >= entry.nextAttempt {

@@ -1,3 +1,4 @@
+import BanditCore
 import NATSKit
 
 /// Stores dead letters in the DEADLETTER stream and waits for JetStream's PubAck. Tells a failure
@@ -31,7 +32,9 @@ public struct DeadLetterPublisher: Sendable {
         self.nats = nats
     }
 
-    public func publish(_ original: DeadLetterOriginal, reason: String, detail: String) throws(Failure) -> Stored {
+    public func publish(_ original: DeadLetterOriginal, reason: RejectionReason, detail: String) throws(Failure)
+        -> Stored
+    {
         var letter = DeadLetter.message(for: original, reason: reason, detail: detail, maxPayload: nats.maxPayload)
         do {
             let ack = try nats.publish(subject: letter.subject, headers: letter.headers, body: letter.body)

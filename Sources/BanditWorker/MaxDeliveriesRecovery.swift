@@ -111,7 +111,7 @@ public final class MaxDeliveriesRecovery {
                     try? nats.term(advisory)
                 }
             }
-            observer.deadLettersWaiting(role: "feedback", loop: Self.loop, count: waiting, failure: failure)
+            observer.deadLettersWaiting(role: .feedback, loop: Self.loop, count: waiting, failure: failure)
         }
         try? nats.flush()
     }
@@ -164,7 +164,7 @@ public final class MaxDeliveriesRecovery {
             subject: stored.subject, headers: stored.headers, body: stored.body, stream: advisory.stream,
             streamSequence: advisory.streamSequence, deliveries: advisory.deliveries)
         do {
-            let result = try publisher.publish(original, reason: RejectionReason.maxDeliveries.rawValue, detail: detail)
+            let result = try publisher.publish(original, reason: .maxDeliveries, detail: detail)
             logger.warning(
                 "message dead-lettered after its deliveries ran out unseen",
                 metadata: [
@@ -173,16 +173,15 @@ public final class MaxDeliveriesRecovery {
                 ])
             if !result.ack.duplicate {
                 var settled = SettledBatch()
-                settled.deadLettered = [RejectionReason.maxDeliveries.rawValue]
-                observer.settled(role: role(of: advisory.stream), loop: Self.loop, outcome: settled)
+                settled.deadLettered = [.maxDeliveries]
+                observer.settled(
+                    role: ConsumerRole(stream: advisory.stream) ?? .feedback, loop: Self.loop, outcome: settled)
             }
             return .done
         } catch {
             return .retryLater("\(error)")
         }
     }
-
-    private func role(of stream: String) -> String { stream == "SIGNALS" ? "signals" : "feedback" }
 
     private func isInLedger(_ eventID: UUID) throws(PostgresError) -> Bool {
         let connection: PostgresConnection

@@ -106,12 +106,12 @@ public final class ParkedRewardSweeper {
         ) { (letter: ParkedRewardLetter) -> Bool in
             do throws(DeadLetterPublisher.Failure) {
                 let result = try publisher.publish(
-                    letter.original, reason: letter.reason.rawValue, detail: letter.detail)
+                    letter.original, reason: letter.reason, detail: letter.detail)
                 logger.warning(
                     "parked reward dead-lettered",
                     metadata: [
                         "subject": "\(letter.subject)", "stream_seq": "\(letter.streamSequence)",
-                        "reason": "\(letter.reason.rawValue)", "detail": "\(DeadLetter.headerLine(letter.detail))",
+                        "reason": "\(letter.reason)", "detail": "\(DeadLetter.headerLine(letter.detail))",
                         "duplicate": "\(result.ack.duplicate)",
                     ])
                 return true
@@ -123,11 +123,11 @@ public final class ParkedRewardSweeper {
         }
         if !stored.isEmpty {
             var settled = SettledBatch()
-            settled.deadLettered = stored.map { $0.reason.rawValue }
-            observer.settled(role: "feedback", loop: Self.loop, outcome: settled)
+            settled.deadLettered = stored.map { $0.reason }
+            observer.settled(role: .feedback, loop: Self.loop, outcome: settled)
         }
         observer.deadLettersWaiting(
-            role: "feedback", loop: Self.loop, count: notStored, failure: failure.map { "\($0)" })
+            role: .feedback, loop: Self.loop, count: notStored, failure: failure.map { "\($0)" })
         if let failure {
             logger.error(
                 "parked rewards could not be dead-lettered; they stay parked and are retried",

@@ -1,3 +1,5 @@
+import BanditCore
+
 /// What became of one message in a processing attempt, before it is settled with JetStream.
 public enum MessageOutcome: Sendable, Equatable {
     /// Its effect committed in this batch's transaction.
@@ -7,7 +9,7 @@ public enum MessageOutcome: Sendable, Equatable {
     /// A reward kept in PostgreSQL until its decision arrives: acked (its ledger row is written).
     case parked
     /// It can never be applied (bad JSON, a rule broken, a reward for a rewarded decision…).
-    case rejected(reason: String, detail: String)
+    case rejected(reason: RejectionReason, detail: String)
     /// It may apply later (its decision is not yet seen): redeliver after a delay.
     case retryLater(detail: String)
 }
@@ -18,7 +20,7 @@ public enum Settlement: Sendable, Equatable {
     /// Redeliver after `delay`.
     case nak(delay: Duration)
     /// Publish to `deadletter.{subject}` with these headers, await the PubAck, then term.
-    case deadLetter(reason: String, detail: String)
+    case deadLetter(reason: RejectionReason, detail: String)
 }
 
 /// The ack / nak / term / dead-letter decision, pure so every rule is unit-tested.
@@ -51,8 +53,6 @@ public struct SettlementPolicy: Sendable, Equatable {
         self.jitter = jitter
     }
 
-    public static let maxDeliveriesReason = "max_deliveries"
-
     /// - Parameters:
     ///   - deliveryCount: JetStream's count for this delivery (1 on the first).
     ///   - unitRandom: a number in [0, 1) for the jitter (injected so tests are exact).
@@ -65,7 +65,7 @@ public struct SettlementPolicy: Sendable, Equatable {
         case .retryLater(let detail):
             if deliveryCount >= maxDeliver {
                 return .deadLetter(
-                    reason: Self.maxDeliveriesReason,
+                    reason: .maxDeliveries,
                     detail: "gave up after \(deliveryCount) deliveries; last error: \(detail)")
             }
             return .nak(delay: delay(afterDelivery: deliveryCount, unitRandom: unitRandom))

@@ -1,3 +1,4 @@
+import BanditCore
 import Foundation
 
 /// What a worker reports as it goes: the daemon feeds health, metrics and the watchdog from it.
@@ -9,14 +10,14 @@ public protocol WorkerObserver: Sendable {
     /// The loop ended normally (stop): the watchdog stops watching it.
     func loopEnded(_ loop: String)
     /// A batch was fetched; `redelivered` counts messages with a delivery count above 1.
-    func fetched(role: String, count: Int, redelivered: Int)
+    func fetched(role: ConsumerRole, count: Int, redelivered: Int)
     /// How a batch's messages were settled, and how long the apply transaction took.
-    func settled(role: String, loop: String, outcome: SettledBatch)
+    func settled(role: ConsumerRole, loop: String, outcome: SettledBatch)
     /// The worker `loop` holds its batch since `since` because of `reason`, or no longer holds
     /// (`nil`).
-    func holding(role: String, loop: String, since: Date?, reason: HoldReason?)
+    func holding(role: ConsumerRole, loop: String, since: Date?, reason: HoldReason?)
     /// Messages set aside because their dead letter could not be stored (0: none), and why.
-    func deadLettersWaiting(role: String, loop: String, count: Int, failure: String?)
+    func deadLettersWaiting(role: ConsumerRole, loop: String, count: Int, failure: String?)
     /// PostgreSQL reachability as a worker last saw it; `reconnected` after an outage ended.
     func database(connected: Bool, reconnected: Bool)
     /// The reward loop (CONTRACT section 8): decisions closed with their default reward, and late
@@ -31,7 +32,7 @@ public struct SettledBatch: Sendable, Equatable {
     /// Rewards kept in PostgreSQL until their decision arrives (acked).
     public var parked = 0
     /// Reasons of the dead letters stored now (a JetStream duplicate is not counted again).
-    public var deadLettered: [String] = []
+    public var deadLettered: [RejectionReason] = []
     /// Messages whose dead letter could not be stored yet (set aside).
     public var setAside = 0
     public var applySeconds: Double?

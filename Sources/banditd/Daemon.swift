@@ -93,7 +93,9 @@ struct Daemon: Service {
         for spec in topology.consumers {
             for index in 0..<configuration.processing.workersPerConsumer {
                 let workerConfiguration = ConsumerWorker.Configuration(
-                    role: spec.role, stream: spec.stream, consumer: spec.configuration.durableName ?? spec.role,
+                    role: spec.role, stream: spec.stream,
+                    consumer: spec.configuration.durableName
+                        ?? "\(configuration.nats.durablePrefix)-\(spec.role.rawValue)",
                     workerIndex: index, batchSize: configuration.processing.batchSize,
                     maxWait: configuration.processing.maxWait, ackWait: configuration.nats.ackWait,
                     databaseURL: configuration.postgres.url,
@@ -220,9 +222,7 @@ struct Daemon: Service {
                     let info = try? nats.consumerInfo(
                         stream: spec.stream, consumer: spec.configuration.durableName ?? "")
                 else { continue }
-                if let role = ConsumerRole(rawValue: spec.role) {
-                    health.metrics.setConsumerPending(role, pending: info.pending, ackPending: UInt64(info.ackPending))
-                }
+                health.metrics.setConsumerPending(spec.role, pending: info.pending, ackPending: UInt64(info.ackPending))
             }
             if let failure = workers.failures.first {
                 logger.critical("a worker stopped", metadata: ["error": "\(failure)"])

@@ -1,3 +1,4 @@
+import BanditCore
 import BanditOperations
 import BanditWorker
 import Foundation
@@ -16,14 +17,12 @@ struct DaemonObserver: WorkerObserver {
         watchdog.unregister(loop: loop)
     }
 
-    func fetched(role: String, count: Int, redelivered: Int) {
-        guard let consumer = ConsumerRole(rawValue: role) else { return }
+    func fetched(role consumer: ConsumerRole, count: Int, redelivered: Int) {
         health.metrics.recordBatch(consumer, size: count)
         if redelivered > 0 { health.metrics.recordRedelivered(consumer, count: redelivered) }
     }
 
-    func settled(role: String, loop: String, outcome: SettledBatch) {
-        guard let consumer = ConsumerRole(rawValue: role) else { return }
+    func settled(role consumer: ConsumerRole, loop: String, outcome: SettledBatch) {
         health.updateWorker(loop, consumer: consumer) { $0.lastProgressAt = Date() }
         if outcome.acked > 0 { health.metrics.recordProcessed(consumer, count: outcome.acked) }
         if outcome.parked > 0 { health.metrics.recordParked(consumer, count: outcome.parked) }
@@ -35,8 +34,7 @@ struct DaemonObserver: WorkerObserver {
         }
     }
 
-    func holding(role: String, loop: String, since: Date?, reason: HoldReason?) {
-        guard let consumer = ConsumerRole(rawValue: role) else { return }
+    func holding(role consumer: ConsumerRole, loop: String, since: Date?, reason: HoldReason?) {
         let before = health.status
         health.updateWorker(loop, consumer: consumer) { worker in
             worker.holdingSince = since
@@ -47,8 +45,7 @@ struct DaemonObserver: WorkerObserver {
         if health.status != before { _ = try? notifier.status(health.statusLine()) }
     }
 
-    func deadLettersWaiting(role: String, loop: String, count: Int, failure: String?) {
-        guard let consumer = ConsumerRole(rawValue: role) else { return }
+    func deadLettersWaiting(role consumer: ConsumerRole, loop: String, count: Int, failure: String?) {
         let before = health.status
         health.updateWorker(loop, consumer: consumer) { worker in
             worker.deadLettersWaiting = count

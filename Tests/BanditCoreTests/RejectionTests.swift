@@ -9,8 +9,10 @@ struct RejectionTests {
         #expect(
             RejectionReason.all.map(\.rawValue) == [
                 "json.invalid", "schema.invalid", "subject.unknown", "policy.unknown", "dimension.mismatch",
-                "payload.too_large", "decision.already_rewarded", "decision.mismatch", "max_deliveries",
+                "payload.too_large", "decision.already_rewarded", "decision.mismatch", "decision.duplicate",
+                "data.rejected", "max_deliveries",
             ])
+        #expect(Set(RejectionReason.decoderCodes).isSubset(of: Set(RejectionReason.all)))
         #expect(RejectionReason(rawValue: "json.invalid") == .jsonInvalid)
     }
 

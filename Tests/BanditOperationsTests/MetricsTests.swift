@@ -1,3 +1,4 @@
+import BanditCore
 import Foundation
 import TestSupport
 import Testing
@@ -62,14 +63,15 @@ import Testing
 
     @Test func deadLettersAreCountedPerConsumerAndReasonWithEveryKnownReasonPresetToZero() {
         let metrics = Metrics()
-        metrics.recordDeadLettered(.signals, reason: "schema.invalid", count: 2)
-        metrics.recordDeadLettered(.feedback, reason: "max_deliveries")
-        metrics.recordDeadLettered(.feedback, reason: "odd\"reason\\\n")
+        metrics.recordDeadLettered(.signals, reason: .schemaInvalid, count: 2)
+        metrics.recordDeadLettered(.feedback, reason: .maxDeliveries)
+        // A label value that needs escaping in the exposition.
+        metrics.recordDeadLettered(.feedback, reason: RejectionReason(rawValue: "odd\"reason\\\n"))
         var expected: [String] = []
         for consumer in ["signals", "feedback"] {
             for reason in Metrics.deadLetterReasons {
                 let count =
-                    switch (consumer, reason) {
+                    switch (consumer, reason.rawValue) {
                     case ("signals", "schema.invalid"): 2
                     case ("feedback", "max_deliveries"): 1
                     default: 0
@@ -81,8 +83,9 @@ import Testing
         expected.append(#"banditd_messages_dead_lettered_total{consumer="feedback",reason="odd\"reason\\\n"} 1"#)
         let exposition = Exposition(metrics.prometheusText())
         #expect(exposition.samples("banditd_messages_dead_lettered_total") == expected.sorted())
-        #expect(Metrics.deadLetterReasons.contains("decision.duplicate"))
-        #expect(Metrics.deadLetterReasons.contains("data.rejected"))
+        #expect(Metrics.deadLetterReasons.contains(.decisionDuplicate))
+        #expect(Metrics.deadLetterReasons.contains(.dataRejected))
+        #expect(Metrics.deadLetterReasons.contains(.maxDeliveries))
         #expect(metrics.counters(.feedback).deadLettered == 2)
         #expect(metrics.counters(.signals).deadLettered == 2)
     }
@@ -200,7 +203,7 @@ import Testing
         state.updateWorker("signals-0", consumer: .signals) { $0.holdingSince = Date() }
         state.metrics.recordProcessed(.signals)
         state.metrics.recordApply(.signals, duration: .milliseconds(3))
-        state.metrics.recordDeadLettered(.signals, reason: "schema.invalid")
+        state.metrics.recordDeadLettered(.signals, reason: .schemaInvalid)
         let file = directory.appending("metrics.txt")
         try state.prometheusText().write(toFile: file, atomically: true, encoding: .utf8)
         let output = try ChildProcess.run(
@@ -216,7 +219,7 @@ import Testing
                 group.addTask {
                     for _ in 0..<1000 {
                         metrics.recordProcessed(.signals)
-                        metrics.recordDeadLettered(.feedback, reason: "json.invalid")
+                        metrics.recordDeadLettered(.feedback, reason: .jsonInvalid)
                         metrics.recordApply(.signals, duration: .milliseconds(1))
                     }
                 }

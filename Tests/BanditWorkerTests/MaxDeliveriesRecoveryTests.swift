@@ -37,7 +37,7 @@ struct MaxDeliveriesRecoveryTests {
             #expect(letter.headers["Deadletter-Deliveries"] == "2")
             #expect(letter.headers["Nats-Msg-Id"] == "dl-FEEDBACK-1")
             #expect(letter.headers["Deadletter-Original-Msg-Id"] == "producer-1")
-            #expect(workers.observer.counts.withLock { $0.deadLettered } == ["max_deliveries"])
+            #expect(workers.observer.counts.withLock { $0.deadLettered } == [.maxDeliveries])
             // The advisory was handled: the capture stream (a work queue) is empty.
             let captured = try harness.connection.streamInfo(
                 StreamTopology.maxDeliveriesStream(durablePrefix: PipelineHarness.prefix))

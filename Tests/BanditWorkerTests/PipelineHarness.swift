@@ -89,10 +89,10 @@ final class PipelineHarness: Sendable {
             ).run(stop: stop)
         }
         let decoder = EventDecoder(policies: policies)
-        for (role, stream) in [("signals", "SIGNALS"), ("feedback", "FEEDBACK")] {
+        for role in ConsumerRole.allCases {
             for index in 0..<perConsumer {
                 let configuration = ConsumerWorker.Configuration(
-                    role: role, stream: stream, consumer: "\(Self.prefix)-\(role)", workerIndex: index,
+                    role: role, stream: role.stream, consumer: "\(Self.prefix)-\(role.rawValue)", workerIndex: index,
                     batchSize: batchSize, maxWait: maxWait, ackWait: ackWait, databaseURL: conninfo,
                     settlement: SettlementPolicy(maxDeliver: maxDeliver, baseDelay: baseDelay, maxDelay: .seconds(2)),
                     lockTimeout: lockTimeout)
@@ -206,7 +206,7 @@ final class CountingObserver: WorkerObserver {
         var acked = 0
         var naked = 0
         var parked = 0
-        var deadLettered: [String] = []
+        var deadLettered: [RejectionReason] = []
         var setAside = 0
         var databaseDown = 0
         var databaseBack = 0
@@ -224,13 +224,13 @@ final class CountingObserver: WorkerObserver {
         counts.withLock { $0.beats[loop, default: 0] += 1 }
     }
     func loopEnded(_ loop: String) {}
-    func fetched(role: String, count: Int, redelivered: Int) {
+    func fetched(role: ConsumerRole, count: Int, redelivered: Int) {
         counts.withLock {
             $0.fetched += count
             $0.redelivered += redelivered
         }
     }
-    func settled(role: String, loop: String, outcome: SettledBatch) {
+    func settled(role: ConsumerRole, loop: String, outcome: SettledBatch) {
         counts.withLock {
             $0.acked += outcome.acked
             $0.naked += outcome.naked
@@ -239,10 +239,10 @@ final class CountingObserver: WorkerObserver {
             $0.setAside += outcome.setAside
         }
     }
-    func holding(role: String, loop: String, since: Date?, reason: HoldReason?) {
+    func holding(role: ConsumerRole, loop: String, since: Date?, reason: HoldReason?) {
         counts.withLock { $0.holds.append(reason) }
     }
-    func deadLettersWaiting(role: String, loop: String, count: Int, failure: String?) {
+    func deadLettersWaiting(role: ConsumerRole, loop: String, count: Int, failure: String?) {
         counts.withLock { $0.deadLettersWaiting = count }
     }
     func rewardLoop(closedByDefault: Int, lateCorrected: Int) {

@@ -205,7 +205,7 @@ struct PipelineTests {
             #expect(try harness.count("processed_events") == 0)
             #expect(try harness.count("parked_rewards") == 0)
             #expect(try harness.consumerInfo("feedback").ackPending == 0)
-            #expect(workers.observer.counts.withLock { $0.deadLettered } == ["max_deliveries"])
+            #expect(workers.observer.counts.withLock { $0.deadLettered } == [.maxDeliveries])
         }
     }
 

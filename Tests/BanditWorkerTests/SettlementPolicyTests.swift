@@ -1,3 +1,4 @@
+import BanditCore
 import BanditWorker
 import Testing
 
@@ -15,8 +16,8 @@ struct SettlementPolicyTests {
     @Test func rejectedMessagesAreDeadLetteredAtOnceWithTheirReason() {
         #expect(
             policy.settle(
-                .rejected(reason: "schema.invalid", detail: "reward: expected ≤ 1"), deliveryCount: 1, unitRandom: 0)
-                == .deadLetter(reason: "schema.invalid", detail: "reward: expected ≤ 1"))
+                .rejected(reason: .schemaInvalid, detail: "reward: expected ≤ 1"), deliveryCount: 1, unitRandom: 0)
+                == .deadLetter(reason: .schemaInvalid, detail: "reward: expected ≤ 1"))
     }
 
     @Test func aTransientFailureIsNakedWithADelayGrowingWithTheDeliveryCount() {
@@ -43,7 +44,7 @@ struct SettlementPolicyTests {
         #expect(
             settlement
                 == .deadLetter(
-                    reason: "max_deliveries", detail: "gave up after 5 deliveries; last error: decision 7 not yet seen")
+                    reason: .maxDeliveries, detail: "gave up after 5 deliveries; last error: decision 7 not yet seen")
         )
     }
 
@@ -54,7 +55,7 @@ struct SettlementPolicyTests {
             Issue.record("expected a dead letter")
             return
         }
-        #expect(reason == "max_deliveries")
+        #expect(reason == .maxDeliveries)
     }
 
     @Test func maxDeliverOfOneDeadLettersTheFirstTransientFailure() {
