@@ -10,9 +10,7 @@ enum FuzzHarness {
     static let decoder = EventDecoder(policies: .defaults)
     /// A fixed clock so runs reproduce: 2026-04-25T12:00:00Z.
     static let now = Date(timeIntervalSince1970: 1_777_118_400)
-    static let decoderReasons: Set<RejectionReason> = [
-        .jsonInvalid, .schemaInvalid, .subjectUnknown, .policyUnknown, .dimensionMismatch, .payloadTooLarge,
-    ]
+    static let decoderReasons = Set(RejectionReason.decoderCodes)
 
     static func subject(for selector: UInt8) -> String {
         let index = Int(selector % 8)
