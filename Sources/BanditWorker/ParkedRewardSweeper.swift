@@ -96,6 +96,8 @@ public final class ParkedRewardSweeper {
         }
         var failure: DeadLetterPublisher.Failure?
         var notStored = 0
+        // Stored earlier (a sweep cut off before its commit): the row goes, the count does not.
+        var duplicates: Set<UUID> = []
         let stored = try store.deadLetterDue(
             wait: configuration.earlyRewardWait, expireWaiting: !signalsHeld(), limit: configuration.slice,
             on: connection
@@ -110,6 +112,7 @@ public final class ParkedRewardSweeper {
                         "reason": "\(letter.reason.rawValue)", "detail": "\(DeadLetter.headerLine(letter.detail))",
                         "duplicate": "\(result.ack.duplicate)",
                     ])
+                if result.ack.duplicate { duplicates.insert(letter.eventID) }
                 return true
             } catch {
                 failure = error
@@ -117,9 +120,10 @@ public final class ParkedRewardSweeper {
                 return false
             }
         }
-        if !stored.isEmpty {
+        let counted = stored.filter { !duplicates.contains($0.eventID) }
+        if !counted.isEmpty {
             var settled = SettledBatch()
-            settled.deadLettered = stored.map { $0.reason.rawValue }
+            settled.deadLettered = counted.map { $0.reason.rawValue }
             observer.settled(role: "feedback", loop: Self.loop, outcome: settled)
         }
         observer.deadLettersWaiting(
