@@ -245,4 +245,37 @@ struct DeadLetterFaultsProcessTests {
             #expect(daemon.waitForExit(timeout: .seconds(30)) == 0)
         }
     }
+
+    @Test func aParkedRewardWhoseDeadLetterJetStreamDeduplicatesIsNotCountedAgain() async throws {
+        try await FaultProbe.with { probe in
+            let daemon = try probe.startDaemon(log: "parked-duplicate.log", extra: ["BANDITD_EARLY_REWARD_WAIT_S": "1"])
+            let nats = try probe.stack.connectNATS()
+            let database = try probe.stack.connectDatabase()
+            // A reward whose decision never comes, whose dead letter an earlier daemon stored (its
+            // sweep was cut off before it removed the parked row).
+            let reward = Event.reward(
+                Reward(
+                    eventID: UUID(), occurredAt: Date(), userID: "u1", reward: 0.5, target: .decision(id: UUID())))
+            let body = Array(try JSONEncoder().encode(reward))
+            let sequence = try nats.streamInfo("FEEDBACK").state.lastSequence + 1
+            try nats.publish(
+                subject: "deadletter.feedback.reward",
+                headers: ["Nats-Msg-Id": "dl-FEEDBACK-\(sequence)", "Deadletter-Reason": "max_deliveries"], body: body)
+            let ack = try nats.publish(
+                subject: "feedback.reward", headers: ["Nats-Msg-Id": reward.eventID.uuidString.lowercased()],
+                body: body)
+            #expect(ack.sequence == sequence)
+            try waitUntil(timeout: .seconds(20)) {
+                FaultProbe.logLines(daemon, message: "parked reward dead-lettered").contains {
+                    $0["duplicate"] as? String == "true"
+                }
+            }
+            try waitUntil(timeout: .seconds(10)) { try probe.count("parked_rewards", database) == 0 }
+            #expect(try probe.count("processed_events", database) == 0)
+            #expect(try probe.deadLetters(nats).count == 1)
+            #expect(try probe.health().total("dead_lettered") == 0, "a JetStream duplicate is not a new dead letter")
+            daemon.signal(SIGTERM)
+            #expect(daemon.waitForExit(timeout: .seconds(30)) == 0)
+        }
+    }
 }
