@@ -18,18 +18,38 @@ import TestServers
 /// message is applied exactly once or in DEADLETTER (`max_deliveries` for a valid one), never
 /// both, never neither, and the state equals an independent recomputation over the applied ones.
 ///
-/// Scale: ack wait 5 s (the unit's default 30 s), WatchdogSec 8 s (the unit's 30 s), SIGKILL 5 s
-/// after an unanswered SIGABRT (the unit's TimeoutAbortSec=15s), restart after 2 s (RestartSec=2s,
-/// as shipped). The daemon's hold beats at least every lock timeout + ack wait / 3 ≈ 2.5 s.
+/// Timings: the full run uses the shipped unit's and the probe's — ack wait 30 s (the default),
+/// WatchdogSec=30s, SIGKILL 15 s after an unanswered SIGABRT (TimeoutAbortSec=15s), RestartSec=2s,
+/// a 300 s lock. `--quick` scales them down: ack wait 5 s, watchdog 8 s, SIGKILL 5 s after the
+/// SIGABRT, restart after 2 s, a 60 s lock. A holding daemon beats at least every lock timeout
+/// (ack wait / 6) + retry wait (≤ ack wait / 3): 15 s, or 2.5 s with `--quick`.
 enum SupervisedRowLockScenario {
     static let name = "supervised-row-lock"
 
+    struct Timings {
+        var lock: Duration
+        var ackWaitSeconds: Int
+        var watchdog: Duration
+        var abortTimeout: Duration
+        /// From one READY=1 to the next kill: longer than the ack wait after which the restarted
+        /// daemon is handed the killed one's messages again.
+        var killEvery: Duration
+        var events: Int
+
+        static let full = Timings(
+            lock: .seconds(300), ackWaitSeconds: 30, watchdog: .seconds(30), abortTimeout: .seconds(15),
+            killEvery: .seconds(36), events: 10_000)
+        static let quick = Timings(
+            lock: .seconds(60), ackWaitSeconds: 5, watchdog: .seconds(8), abortTimeout: .seconds(5),
+            killEvery: .seconds(8), events: 2_000)
+    }
+
     static func run(postgres: PostgresServer, quick: Bool) -> ScenarioResult {
         let start = ContinuousClock.now
-        let lockDuration: Duration = quick ? .seconds(60) : .seconds(300)
-        // From one READY=1 to the next kill: longer than a restart's redelivery (ack wait 5 s).
-        let killEvery: Duration = quick ? .seconds(8) : .seconds(30)
-        let set = LockedKeyEventSet(count: quick ? 2_000 : 10_000, seed: 1010)
+        let timings = quick ? Timings.quick : Timings.full
+        let lockDuration = timings.lock
+        let killEvery = timings.killEvery
+        let set = LockedKeyEventSet(count: timings.events, seed: 1010)
         var failures: [String] = []
         var figures = ""
         var stack: ChaosStack?
@@ -38,7 +58,8 @@ enum SupervisedRowLockScenario {
             let current = try ChaosStack(
                 postgres: postgres,
                 extraEnvironment: [
-                    "NATS_MAX_DELIVER": "3", "BANDITD_EARLY_REWARD_WAIT_S": "15",
+                    "NATS_MAX_DELIVER": "3", "NATS_ACK_WAIT_S": "\(timings.ackWaitSeconds)",
+                    "BANDITD_EARLY_REWARD_WAIT_S": "15",
                     "LOG_LEVEL": ProcessInfo.processInfo.environment["CHAOS_LOG_LEVEL"] ?? "notice",
                 ])
             stack = current
@@ -46,7 +67,7 @@ enum SupervisedRowLockScenario {
             environment["BANDITD_HEALTH_SOCKET"] = current.directory.appending("health.sock")
             let watched = try WatchdogSupervisor(
                 binary: daemonBinary, environment: environment, directory: current.directory,
-                settings: .init(watchdog: .seconds(8), abortTimeout: .seconds(5)))
+                settings: .init(watchdog: timings.watchdog, abortTimeout: timings.abortTimeout))
             supervisor = watched
             guard watched.waitUntilReady(count: 1, timeout: .seconds(60)) else {
                 throw ChaosError("the daemon did not get ready: \(watched.record)")
@@ -100,7 +121,7 @@ enum SupervisedRowLockScenario {
             sleep(until: lockEnd)
             try locker.execute("ROLLBACK")
 
-            let drained = waitUntilSettled(set, stack: current, timeout: quick ? .seconds(120) : .seconds(300))
+            let drained = waitUntilSettled(set, stack: current, timeout: .seconds(300))
             if !drained { failures.append("not settled within the drain timeout") }
             watched.stop()
             supervisor = nil
@@ -119,9 +140,10 @@ enum SupervisedRowLockScenario {
             if let gaveUp = record.gaveUp { failures.append("supervisor: \(gaveUp)") }
             figures = String(
                 format:
-                    "lock %.0f s, %d kill -9 + %d watchdog abort (SIGSTOP), %d starts; %d applied, %d dead-lettered max_deliveries (%llu during the lock), %d invalid dead-lettered; largest ping gap of a running daemon %.1f s (watchdog 8 s)",
+                    "lock %.0f s, %d kill -9 + %d watchdog abort (SIGSTOP), %d starts; %d applied, %d dead-lettered max_deliveries (%llu during the lock), %d invalid dead-lettered; largest ping gap of a running daemon %.1f s (watchdog %.0f s, ack wait %d s)",
                 lockDuration.seconds, kills, freezes, record.starts, verdict.applied, verdict.maxDeliveries,
-                lettersDuringLock, verdict.invalid, record.largestPingGap.seconds)
+                lettersDuringLock, verdict.invalid, record.largestPingGap.seconds, timings.watchdog.seconds,
+                timings.ackWaitSeconds)
         } catch {
             failures.append("scenario error: \(error)")
         }
