@@ -43,6 +43,8 @@ struct Scenario {
     var cluster = false
     var synchronousCommit = false
     var environment: [String: String] = [:]
+    /// A scenario with its own workload, fault and proof, run instead of the shared ones.
+    var custom: ((PostgresServer) -> ScenarioResult)? = nil
     /// Runs the fault(s) while the daemons drain; returns figures for the table.
     var fault: (ChaosStack, ChaosEventSet) throws -> String
 }
@@ -126,9 +128,15 @@ let scenarios: [Scenario] = [
         stack.killDaemon(2)
         return "SIGKILL of daemon 3/3 at applied=\(at)"
     },
+    // Issue 10's probe: a watchdog-enforcing supervisor, max_deliver 3, a long row lock, kill -9s.
+    Scenario(
+        name: SupervisedRowLockScenario.name,
+        custom: { SupervisedRowLockScenario.run(postgres: $0, quick: options.quick) },
+        fault: { _, _ in throw ChaosError("runs its own flow") }),
 ]
 
 func run(_ scenario: Scenario, postgres: PostgresServer) -> ScenarioResult {
+    if let custom = scenario.custom { return custom(postgres) }
     let start = ContinuousClock.now
     let set = ChaosEventSet(
         count: options.events, seed: UInt64(scenario.name.utf8.reduce(7) { $0 &* 31 &+ Int($1) } & 0xffff))

@@ -55,9 +55,11 @@ public struct DeadLetterPublisher: Sendable {
 
     static func classify(_ error: NATSError) -> Failure {
         switch error.origin {
-        case .jetStream(let code, _):
-            // 503 (no leader yet) passes; 400-class answers (maximum messages/bytes exceeded with
-            // discard new, subject not in the stream) need an operator.
+        case .jetStream(let code, let errorCode):
+            // A store failure (err_code 10077: maximum messages or bytes exceeded with discard
+            // new) comes as a 503, like "no leader yet", but needs an operator; so do 400-class
+            // answers (subject not in the stream). Other 503s and 408 pass.
+            if errorCode == 10077 { return Failure(error: error, isPermanent: true) }
             return Failure(error: error, isPermanent: code != 503 && code != 408)
         case .library:
             if error.isNoResponders {

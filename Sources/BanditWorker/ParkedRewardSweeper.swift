@@ -100,6 +100,8 @@ public final class ParkedRewardSweeper {
         }
         var failure: DeadLetterPublisher.Failure?
         var notStored = 0
+        // Stored earlier (a sweep cut off before its commit): the row goes, the count does not.
+        var duplicates: Set<UUID> = []
         let stored = try store.deadLetterDue(
             wait: configuration.earlyRewardWait, expireWaiting: !signalsHeld(), limit: configuration.slice,
             on: connection
@@ -114,6 +116,7 @@ public final class ParkedRewardSweeper {
                         "reason": "\(letter.reason)", "detail": "\(DeadLetter.headerLine(letter.detail))",
                         "duplicate": "\(result.ack.duplicate)",
                     ])
+                if result.ack.duplicate { duplicates.insert(letter.eventID) }
                 return true
             } catch {
                 failure = error
@@ -121,9 +124,10 @@ public final class ParkedRewardSweeper {
                 return false
             }
         }
-        if !stored.isEmpty {
+        let counted = stored.filter { !duplicates.contains($0.eventID) }
+        if !counted.isEmpty {
             var settled = SettledBatch()
-            settled.deadLettered = stored.map { $0.reason }
+            settled.deadLettered = counted.map { $0.reason }
             observer.settled(role: .feedback, loop: Self.loop, outcome: settled)
         }
         observer.deadLettersWaiting(

@@ -32,9 +32,18 @@ public final class NATSCluster: Sendable {
         }
         self.environment = environment
         log = directory.appending("script.log")
-        startOutput = try ChildProcess.run(
-            "/bin/bash", arguments: [Self.script, "start"], environment: environment, logFile: log,
-            timeout: .seconds(90))
+        do {
+            startOutput = try ChildProcess.run(
+                "/bin/bash", arguments: [Self.script, "start"], environment: environment, logFile: log,
+                timeout: .seconds(90))
+        } catch {
+            // Nodes that did start (another one could not bind its ports) must not outlive us.
+            _ = try? ChildProcess.run(
+                "/bin/bash", arguments: [Self.script, "stop"], environment: environment, logFile: log,
+                timeout: .seconds(90))
+            directory.remove()
+            throw error
+        }
     }
 
     /// Runs `deploy/nats-cluster.sh COMMAND` (start, stop, status) and returns its output.

@@ -214,6 +214,23 @@ public final class PostgresServer: Sendable {
         }
     }
 
+    /// Stops the server for a while (`pg_ctl stop -m MODE`) and keeps its data; ``startServer()``
+    /// brings it back on the same port. Every client sees "connection refused" meanwhile.
+    public func stopServer(mode: ShutdownMode = .fast) throws {
+        try pgCtl(["stop", "-w", "-t", "60", "-m", mode.rawValue, "-D", dataDirectory])
+        state.withLock { state in
+            state.running = false
+            if let token = state.registration { ProcessRegistry.unregister(token) }
+            state.registration = nil
+        }
+    }
+
+    /// Starts the server again after ``stopServer(mode:)``, on the same port with the same data.
+    public func startServer() throws {
+        guard !state.withLock({ $0.running }) else { return }
+        try pgCtlStart()
+    }
+
     /// Stops the server (`pg_ctl stop`, then SIGKILL if it would not stop) and removes its files.
     /// Idempotent. The log is kept only if `keepFiles` is true.
     public func stop(mode: ShutdownMode = .fast, keepFiles: Bool = false) {
