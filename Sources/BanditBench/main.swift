@@ -28,7 +28,8 @@ do {
     if bench.wants("raw-copy") { results.rawCopy = try bench.rawCopy() }
     if bench.wants("drain-headline") {
         results.drainHeadline = try bench.drain(
-            name: "drain, headline mix", mix: .headline, events: options.events, batchSize: 256, profile: true)
+            name: "drain, headline mix", mix: .headline, events: options.events, batchSize: options.batchSize,
+            profile: true)
     }
     if bench.wants("drain-closing") {
         results.drainClosing = try bench.drain(

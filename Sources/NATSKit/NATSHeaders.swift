@@ -50,24 +50,49 @@ extension NATSHeaders {
     /// headers `Status` and `Description`, as cnats reports it.
     public init(headerBlock bytes: some Collection<UInt8>) {
         self.init()
-        let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.components(separatedBy: "\r\n")[...]
-        guard let versionLine = lines.popFirst() else { return }
-        let statusPart = versionLine.drop { $0 != " " }.drop { $0 == " " }
-        if !statusPart.isEmpty {
-            let code = statusPart.prefix { $0 != " " }
-            let description = statusPart.dropFirst(code.count).trimmingCharacters(in: .whitespaces)
-            add("Status", String(code))
-            if !description.isEmpty { add("Description", description) }
+        // Byte by byte: this runs for every delivered message that has headers.
+        let block = Array(bytes)
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        func trimmed(_ range: Range<Int>) -> Range<Int> {
+            var lower = range.lowerBound
+            var upper = range.upperBound
+            while lower < upper && isBlank(block[lower]) { lower += 1 }
+            while upper > lower && isBlank(block[upper - 1]) { upper -= 1 }
+            return lower..<upper
         }
-        for line in lines where !line.isEmpty {
-            if let first = line.unicodeScalars.first, first == " " || first == "\t", !fields.isEmpty {
-                let continued = line.trimmingCharacters(in: .whitespaces)
+        func text(_ range: Range<Int>) -> String { String(decoding: block[range], as: UTF8.self) }
+        var lines: [Range<Int>] = []
+        var start = 0
+        var index = 0
+        while index + 1 < block.count {
+            if block[index] == UInt8(ascii: "\r") && block[index + 1] == UInt8(ascii: "\n") {
+                lines.append(start..<index)
+                index += 2
+                start = index
+            } else {
+                index += 1
+            }
+        }
+        if start < block.count { lines.append(start..<block.count) }
+        guard let versionLine = lines.first else { return }
+        // `NATS/1.0 408 Request Timeout`: an inline status.
+        if let space = block[versionLine].firstIndex(of: UInt8(ascii: " ")) {
+            let status = trimmed(space..<versionLine.upperBound)
+            if !status.isEmpty {
+                let codeEnd = block[status].firstIndex(of: UInt8(ascii: " ")) ?? status.upperBound
+                add("Status", text(status.lowerBound..<codeEnd))
+                let description = trimmed(codeEnd..<status.upperBound)
+                if !description.isEmpty { add("Description", text(description)) }
+            }
+        }
+        for line in lines.dropFirst() where !line.isEmpty {
+            if isBlank(block[line.lowerBound]), !fields.isEmpty {
+                let continued = text(trimmed(line))
                 fields[fields.count - 1].value += fields[fields.count - 1].value.isEmpty ? continued : " " + continued
                 continue
             }
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            add(String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            guard let colon = block[line].firstIndex(of: UInt8(ascii: ":")) else { continue }
+            add(text(line.lowerBound..<colon), text(trimmed(colon + 1..<line.upperBound)))
         }
     }
 }

@@ -87,24 +87,31 @@ public struct PostgresValue: Sendable {
     }
 
     public static func doubleArray(_ values: [Double]) -> PostgresValue {
-        var writer = BinaryWriter(capacity: 20 + values.count * 12)
-        writer.arrayHeader(element: .float8, count: values.count, hasNulls: false)
-        for value in values {
-            writer.int32(8)
-            writer.double(value)
-        }
-        return PostgresValue(type: PostgresType.float8.arrayType, bytes: writer.bytes)
+        values.withUnsafeBufferPointer { doubleArray($0) }
     }
 
-    /// Doubles read straight from a buffer (e.g. a flat column of many rows' features).
+    /// Doubles read straight from a buffer (e.g. a flat column of many rows' features). Written
+    /// in one pass into preallocated storage: a batch's state rows are tens of thousands of doubles.
     public static func doubleArray(_ values: UnsafeBufferPointer<Double>) -> PostgresValue {
-        var writer = BinaryWriter(capacity: 20 + values.count * 12)
+        var writer = BinaryWriter(capacity: 20)
         writer.arrayHeader(element: .float8, count: values.count, hasNulls: false)
-        for value in values {
-            writer.int32(8)
-            writer.double(value)
+        let header = writer.bytes
+        let bytes = [UInt8](unsafeUninitializedCapacity: header.count + values.count * 12) { buffer, count in
+            var offset = 0
+            for byte in header {
+                buffer[offset] = byte
+                offset += 1
+            }
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            let length = Int32(8).bigEndian
+            for value in values {
+                raw.storeBytes(of: length, toByteOffset: offset, as: Int32.self)
+                raw.storeBytes(of: value.bitPattern.bigEndian, toByteOffset: offset + 4, as: UInt64.self)
+                offset += 12
+            }
+            count = offset
         }
-        return PostgresValue(type: PostgresType.float8.arrayType, bytes: writer.bytes)
+        return PostgresValue(type: PostgresType.float8.arrayType, bytes: bytes)
     }
 
     public static func optionalDoubleArray(_ values: [Double?]) -> PostgresValue {
@@ -218,22 +225,15 @@ struct BinaryWriter {
     mutating func byte(_ value: UInt8) { bytes.append(value) }
 
     mutating func int16(_ value: Int16) {
-        let bits = UInt16(bitPattern: value)
-        bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: bits))
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     mutating func int32(_ value: Int32) {
-        let bits = UInt32(bitPattern: value)
-        bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
-        bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: bits))
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     mutating func int64(_ value: Int64) {
-        let bits = UInt64(bitPattern: value)
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> shift)) }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     mutating func double(_ value: Double) { int64(Int64(bitPattern: value.bitPattern)) }
