@@ -15,6 +15,8 @@ struct BenchOptions {
     var steadySeconds = 30
     /// BANDITD_WORKERS_PER_CONSUMER for the daemons (nil: the daemon's default).
     var workersPerConsumer: Int?
+    /// BANDITD_APPLY_LANES for the daemons (nil: the daemon's default).
+    var applyLanes: Int?
     /// The daemon's batch size in the drains (BANDITD_BATCH_SIZE).
     var batchSize = 256
     /// Extra PostgreSQL settings (`--postgres-setting name=value`), for experiments only: the
@@ -36,6 +38,7 @@ struct BenchOptions {
             case "--out": output = iterator.next() ?? output
             case "--only": only = iterator.next()
             case "--workers": workersPerConsumer = Int(iterator.next() ?? "")
+            case "--lanes": applyLanes = Int(iterator.next() ?? "")
             case "--batch": batchSize = Int(iterator.next() ?? "") ?? batchSize
             case "--postgres-setting":
                 let pair = (iterator.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
@@ -310,6 +313,7 @@ final class DaemonStack {
         if let workers = bench.options.workersPerConsumer {
             settings["BANDITD_WORKERS_PER_CONSUMER"] = String(workers)
         }
+        if let lanes = bench.options.applyLanes { settings["BANDITD_APPLY_LANES"] = String(lanes) }
         environment = DaemonEnvironment.make(natsURLs: servers.urls, databaseURL: url, settings)
         try DaemonEnvironment.prepare(binary: binary, environment: environment, logFile: directory.appending("cli.log"))
     }

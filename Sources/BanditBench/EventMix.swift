@@ -12,7 +12,7 @@ import TestServers
 ///   routing outcomes (10 %). Decisions come first in each group, so a reward's decision is
 ///   published before it.
 enum EventMix {
-    static let users = 200
+    static let users = Int(ProcessInfo.processInfo.environment["BENCH_USERS"] ?? "") ?? 200
     static let arms = 8
     static let sources: [EventSource] = [.prod, .synthetic, .shadow]
     /// (policy, dimension) of the inline rewards and decisions.

@@ -49,6 +49,8 @@ public struct BanditdConfiguration: Sendable {
         public var maxWait: Duration = ConfigurationSettings.default(for: \BanditdConfiguration.processing.maxWait)
         public var workersPerConsumer: Int = ConfigurationSettings.default(
             for: \BanditdConfiguration.processing.workersPerConsumer)
+        /// Apply lanes per worker: transactions in flight, messages split among them by user.
+        public var applyLanes: Int = ConfigurationSettings.default(for: \BanditdConfiguration.processing.applyLanes)
         public var maxPayloadBytes: Int = ConfigurationSettings.default(
             for: \BanditdConfiguration.processing.maxPayloadBytes)
         /// How long shutdown may take to settle in-flight batches before exiting.

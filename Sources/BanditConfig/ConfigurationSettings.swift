@@ -64,13 +64,20 @@ public enum ConfigurationSettings {
             at: \.postgres.migrateOnStart, help: "`banditd run` applies pending migrations before it starts"),
         Setting(
             "processing.batch_size", environment: "BANDITD_BATCH_SIZE", .integer(1...10_000), default: 256,
-            at: \.processing.batchSize, help: "messages per fetch and per transaction"),
+            at: \.processing.batchSize, help: "messages per transaction (per apply lane)"),
         Setting(
             "processing.max_wait_ms", environment: "BANDITD_MAX_WAIT_MS", .milliseconds(1...60_000),
             default: .milliseconds(500), at: \.processing.maxWait, help: "how long one pull waits for a first message"),
         Setting(
             "processing.workers_per_consumer", environment: "BANDITD_WORKERS_PER_CONSUMER", .integer(1...64),
-            default: 1, at: \.processing.workersPerConsumer, help: "fetch loops per consumer"),
+            default: 1, at: \.processing.workersPerConsumer,
+            help: "fetch loops per consumer (each pull of a worker asks for `batch_size × apply_lanes` messages)"),
+        Setting(
+            "processing.apply_lanes", environment: "BANDITD_APPLY_LANES", .integer(1...16), default: 2,
+            at: \.processing.applyLanes,
+            help:
+                "transactions in flight per worker, each on its own PostgreSQL session; a worker's messages are split among them by user_id"
+        ),
         Setting(
             "processing.max_payload_bytes", environment: nil, .integer(256...(8 << 20)), default: 65536,
             at: \.processing.maxPayloadBytes, help: "larger bodies are dead-lettered as `payload.too_large`"),

@@ -3,10 +3,10 @@ import Foundation
 import Logging
 import NATSKit
 
-/// A worker's fetch side, on a thread of its own: pulls a batch, decodes it and hands it over,
-/// then pulls the next while the apply side commits. Waits for room before it fetches, so it
-/// holds no batch of its own; messages an open pull request delivers while it waits are taken
-/// and kept alive (`+WPI`) until there is room.
+/// A worker's fetch side, on a thread of its own: pulls a batch, decodes it and hands each apply
+/// lane its users' part (`ApplyLanes`), then pulls the next while the lanes commit. Waits until
+/// every lane has room before it fetches, so it holds no batch of its own; messages an open pull
+/// request delivers while it waits are taken and kept alive (`+WPI`) until there is room.
 ///
 /// `@unchecked Sendable`: it is built on the worker's thread (binding the consumer reports a
 /// missing consumer at start) and from then on used only by the fetch thread that `run` starts;
@@ -39,19 +39,23 @@ final class BatchFetcher: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Fetches into `handoff` until `stop`, then hands over what the open pull requests still
-    /// deliver and finishes the handoff. Blocks; run it on a thread of its own.
-    func run(into handoff: BatchHandoff, stop: StopSignal) {
+    /// Fetches into the lanes' handoffs until `stop`, then hands over what the open pull requests
+    /// still deliver and finishes the handoffs. Blocks; run it on a thread of its own.
+    func run(into handoffs: [BatchHandoff], stop: StopSignal) {
         defer {
-            handoff.finishProducing()
+            for handoff in handoffs { handoff.finishProducing() }
             observer.loopEnded(loop)
+        }
+        let lanes = ApplyLanes(count: handoffs.count)
+        func handOver(_ messages: [JetStreamMessage]) {
+            for (lane, part) in lanes.split(decode(messages)) { handoffs[lane].put(part) }
         }
         var waiting: [JetStreamMessage] = []
         var lastKeepAlive = ContinuousClock.now
         var backoff = Backoff()
         while !stop.isRequested {
             observer.loopBeat(loop)
-            guard handoff.waitForSpace(timeout: .seconds(1)) else {
+            guard BatchHandoff.waitForSpace(in: handoffs, timeout: .seconds(1)) else {
                 if stop.isRequested { break }
                 // The apply side is busy or holding: take what open pulls deliver meanwhile and keep
                 // it alive, or its ack wait would spend a delivery.
@@ -65,14 +69,14 @@ final class BatchFetcher: @unchecked Sendable {
             if !waiting.isEmpty {
                 let next = Array(waiting.prefix(batchSize))
                 waiting.removeFirst(next.count)
-                handoff.put(decode(next))
+                handOver(next)
                 continue
             }
             do {
                 let messages = try consumer.fetch(maxMessages: batchSize, maxWait: maxWait)
                 backoff = Backoff()
                 if !messages.isEmpty {
-                    handoff.put(decode(messages))
+                    handOver(messages)
                     lastKeepAlive = ContinuousClock.now
                 }
             } catch {
@@ -94,7 +98,7 @@ final class BatchFetcher: @unchecked Sendable {
         while !waiting.isEmpty {
             let next = Array(waiting.prefix(batchSize))
             waiting.removeFirst(next.count)
-            handoff.put(decode(next))
+            handOver(next)
         }
         consumer.close()
     }

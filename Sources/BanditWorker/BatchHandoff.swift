@@ -47,6 +47,17 @@ final class BatchHandoff: Sendable {
         return state.consuming
     }
 
+    /// Waits until every one of `handoffs` has room (the fetch side of several lanes); false on
+    /// timeout or when one of them stopped taking.
+    static func waitForSpace(in handoffs: [BatchHandoff], timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        for handoff in handoffs {
+            let remaining = max(.zero, deadline - ContinuousClock.now)
+            guard handoff.waitForSpace(timeout: remaining) else { return false }
+        }
+        return true
+    }
+
     /// Puts a batch whatever the capacity (after `waitForSpace`, or the final batches at stop).
     func put(_ batch: FetchedBatch) {
         condition.lock()

@@ -6,20 +6,24 @@ import NATSKit
 import PostgresKit
 
 /// One worker on one durable consumer: fetch → decode → apply (one transaction) → settle.
-/// `run` blocks its thread (the apply side) and starts a fetch thread (`BatchFetcher`), so the
-/// next batch is fetched and decoded while the current one commits. Owns its pull subscription
-/// and its PostgreSQL connection; shares the NATS connection (which is thread-safe).
+/// A fetch thread (`BatchFetcher`) pulls and decodes the next batch while the apply lanes
+/// commit; it splits each batch by user (`ApplyLanes`) so that the lanes — each a thread with its
+/// own PostgreSQL session (`ApplyLane`) — touch disjoint rows and commit side by side. Shares the
+/// NATS connection (which is thread-safe).
 ///
 /// The path of one message, file by file: `PullConsumer.fetch` (NATSKit, via `BatchFetcher`) →
-/// `EventDecoder.decode` (BanditCore) → `BatchApplier.apply` (BanditStore) →
-/// `SettlementPolicy.settle` (here) → `NATSConnection.ack` / `nak` / `DeadLetterBacklog`.
+/// `EventDecoder.decode` (BanditCore) → `ApplyLane.process` → `BatchApplier.apply` (BanditStore)
+/// → `SettlementPolicy.settle` → `NATSConnection.ack` / `nak` / `DeadLetterBacklog`.
 public final class ConsumerWorker {
     public struct Configuration: Sendable {
         public var role: ConsumerRole
         public var stream: String
         public var consumer: String
         public var workerIndex: Int
+        /// Messages per transaction; a fetch asks for `batchSize × lanes`.
         public var batchSize: Int
+        /// Apply lanes (transactions in flight) of this worker.
+        public var lanes: Int
         public var maxWait: Duration
         public var ackWait: Duration
         public var databaseURL: String
@@ -31,16 +35,17 @@ public final class ConsumerWorker {
         public var statementTimeout: Duration
 
         public init(
-            role: ConsumerRole, stream: String, consumer: String, workerIndex: Int = 0, batchSize: Int,
-            maxWait: Duration,
-            ackWait: Duration, databaseURL: String, settlement: SettlementPolicy, lockTimeout: Duration? = nil,
-            statementTimeout: Duration? = nil
+            role: ConsumerRole, stream: String, consumer: String, workerIndex: Int = 0, batchSize: Int, lanes: Int = 1,
+            maxWait: Duration, ackWait: Duration, databaseURL: String, settlement: SettlementPolicy,
+            lockTimeout: Duration? = nil, statementTimeout: Duration? = nil
         ) {
+            precondition(lanes > 0, "a worker needs at least one apply lane")
             self.role = role
             self.stream = stream
             self.consumer = consumer
             self.workerIndex = workerIndex
             self.batchSize = batchSize
+            self.lanes = lanes
             self.maxWait = maxWait
             self.ackWait = ackWait
             self.databaseURL = databaseURL
@@ -49,290 +54,71 @@ public final class ConsumerWorker {
             self.statementTimeout = statementTimeout ?? ackWait / 3
         }
 
-        /// The apply loop's name for the watchdog and health (`signals-0`); the fetch loop is
-        /// `signals-0-fetch`.
-        public var loop: String { "\(role.rawValue)-\(workerIndex)" }
+        /// The loop name of an apply lane for the watchdog, health and metrics: lanes are
+        /// numbered across the consumer's workers (`feedback-0`, `feedback-1`, …).
+        public func laneLoop(_ lane: Int) -> String { "\(role.rawValue)-\(workerIndex * lanes + lane)" }
+
+        /// Every loop of this worker: its lanes, then its fetch loop.
+        public var loops: [String] { (0..<lanes).map(laneLoop) + [fetchLoop] }
+
+        /// The fetch loop's name (`feedback-fetch-0`).
+        public var fetchLoop: String { "\(role.rawValue)-fetch-\(workerIndex)" }
     }
 
     private let configuration: Configuration
-    private let nats: NATSConnection
     private let observer: any WorkerObserver
-    private let logger: Logger
     private let fetcher: BatchFetcher
-    private let handoff = BatchHandoff(capacity: 1)
-    private let applier: BatchApplier
-    private let deadLetters: DeadLetterBacklog
-    private let holdPolicy: OutageHold.Policy
-    private var database: PostgresConnection?
+    private let lanes: [ApplyLane]
 
-    /// Binds the consumer (it must exist: `streams ensure`) and connects to PostgreSQL.
+    /// Binds the consumer (it must exist: `streams ensure`) and connects every lane to PostgreSQL.
     public init(
         configuration: Configuration, nats: NATSConnection, decoder: EventDecoder, observer: any WorkerObserver,
         logger: Logger
     ) throws {
         self.configuration = configuration
-        self.nats = nats
         self.observer = observer
         var logger = logger
         logger[metadataKey: "consumer"] = "\(configuration.consumer)"
         logger[metadataKey: "worker"] = "\(configuration.workerIndex)"
-        self.logger = logger
-        holdPolicy = OutageHold.Policy(ackWait: configuration.ackWait)
-        applier = BatchApplier(policies: decoder.policies)
+        let keepAliveInterval = OutageHold.Policy(ackWait: configuration.ackWait).keepAliveInterval
         fetcher = BatchFetcher(
             consumer: try PullConsumer(
                 connection: nats, stream: configuration.stream, consumer: configuration.consumer),
-            nats: nats, decoder: decoder, batchSize: configuration.batchSize, maxWait: configuration.maxWait,
-            keepAliveInterval: holdPolicy.keepAliveInterval, loop: configuration.loop + "-fetch", observer: observer,
-            logger: logger)
-        deadLetters = DeadLetterBacklog(nats: nats, keepAliveInterval: holdPolicy.keepAliveInterval, logger: logger)
-        database = try connect()
-    }
-
-    deinit {
-        database?.close()
+            nats: nats, decoder: decoder, batchSize: configuration.batchSize * configuration.lanes,
+            maxWait: configuration.maxWait, keepAliveInterval: keepAliveInterval, loop: configuration.fetchLoop,
+            observer: observer, logger: logger)
+        lanes = try (0..<configuration.lanes).map { lane in
+            try ApplyLane(
+                configuration: configuration, lane: lane, nats: nats, policies: decoder.policies,
+                observer: observer, logger: logger)
+        }
     }
 
     /// Processes until `stop` is requested, then settles what was fetched and returns. Throws
-    /// only on a failure no retry can fix (the consumer was deleted).
+    /// only on a failure no retry can fix (the consumer was deleted). Lane 0 runs on the calling
+    /// thread; the fetch loop and the other lanes on threads of their own.
     public func run(stop: StopSignal) throws {
         let fetcher = self.fetcher
-        let handoff = self.handoff
-        let fetchDone = DispatchSemaphore(value: 0)
-        let fetchThread = Thread {
-            fetcher.run(into: handoff, stop: stop)
-            fetchDone.signal()
-        }
-        fetchThread.name = "banditd-\(configuration.loop)-fetch"
-        fetchThread.stackSize = 4 << 20
-        fetchThread.start()
-        defer {
-            handoff.stopConsuming()
-            fetchDone.wait()
-            deadLetters.abandon()
-            database?.close()
-            database = nil
-            observer.loopEnded(configuration.loop)
-        }
-        while true {
-            observer.loopBeat(configuration.loop)
-            serviceDeadLetters()
-            switch handoff.take(timeout: .seconds(1)) {
-            case .batch(let batch):
-                process(batch, stop: stop)
-            case .timedOut:
-                // Idle: make sure the acks sent so far reached the server (under load cnats's
-                // own flushing sends them within a millisecond; no round trip per batch).
-                try? nats.flush()
-            case .finished:
-                // The last acks must reach the server before the connection closes.
-                try? nats.flush()
-                if let error = fetcher.fatalError { throw error }
-                return
+        let handoffs = lanes.map(\.handoff)
+        let done = DispatchGroup()
+        func start(_ name: String, _ body: @escaping @Sendable () -> Void) {
+            done.enter()
+            let thread = Thread {
+                body()
+                done.leave()
             }
+            thread.name = name
+            thread.stackSize = 4 << 20
+            thread.start()
         }
-    }
-
-    // MARK: - One batch
-
-    func process(_ batch: FetchedBatch, stop: StopSignal) {
-        let messages = batch.messages
-        observer.fetched(
-            role: configuration.role, count: messages.count,
-            redelivered: messages.count { $0.metadata.deliveryCount > 1 })
-        var outcomes = [MessageOutcome](repeating: .applied, count: messages.count)
-        var items: [BatchItem] = []
-        var itemPositions: [Int] = []
-        for (position, (message, decoded)) in zip(messages, batch.decoded).enumerated() {
-            switch decoded {
-            case .success(let event):
-                items.append(BatchItem(event: event, origin: MessageOrigin(message)))
-                itemPositions.append(position)
-            case .failure(let rejection):
-                outcomes[position] = .rejected(reason: rejection.reason, detail: rejection.detail)
-            }
+        start("banditd-\(configuration.fetchLoop)") { fetcher.run(into: handoffs, stop: stop) }
+        for lane in lanes.dropFirst() {
+            nonisolated(unsafe) let lane = lane  // from here on used by its thread only
+            start("banditd-\(lane.loop)") { lane.run(stop: stop) }
         }
-        var applySeconds: Double?
-        if !items.isEmpty {
-            let started = ContinuousClock.now
-            guard let applied = applyHoldingThroughOutages(items, messages: messages, stop: stop) else {
-                // Stopping during an outage: hand everything back for redelivery now.
-                for message in messages + handoff.drain() { try? nats.nak(message) }
-                var settled = SettledBatch()
-                settled.naked = messages.count
-                observer.settled(role: configuration.role, loop: configuration.loop, outcome: settled)
-                return
-            }
-            applySeconds = (ContinuousClock.now - started).seconds
-            let late = applied.count { $0 == .appliedLate }
-            if late > 0 { observer.rewardLoop(closedByDefault: 0, lateCorrected: late) }
-            for (offset, outcome) in applied.enumerated() {
-                outcomes[itemPositions[offset]] = MessageOutcome(outcome)
-            }
-        }
-        settle(messages, outcomes, applySeconds: applySeconds)
-    }
-
-    /// Applies the batch. A database that cannot take it (down, read-only, a permission or
-    /// schema problem, a lock held elsewhere) is not the messages' fault and must not spend their
-    /// delivery budget: hold the batch, keep its messages (and those waiting behind it) alive,
-    /// keep the watchdog fed, retry with backoff for as long as it takes. Returns nil only when
-    /// shutdown is requested during a hold. The decisions are `OutageHold`'s; this is the I/O.
-    func applyHoldingThroughOutages(
-        _ items: [BatchItem], messages: [JetStreamMessage], stop: StopSignal
-    ) -> [ApplyOutcome]? {
-        var hold = OutageHold(policy: holdPolicy, start: .now)
-        while true {
-            do {
-                let connection = try connectedDatabase()
-                let outcomes = try applyIsolatingPoison(items, on: connection)
-                if let held = hold.succeeded(at: .now) {
-                    logger.notice(
-                        "PostgreSQL takes batches again; the held batch applied",
-                        metadata: ["held_s": "\(String(format: "%.1f", held.seconds))"])
-                    observer.holding(role: configuration.role, loop: configuration.loop, since: nil, reason: nil)
-                    observer.database(connected: true, reconnected: true)
-                }
-                return outcomes
-            } catch {
-                switch hold.failed(DatabaseFailure(error), at: .now, jitter: Double.random(in: 0..<1)) {
-                case .retry(let delay):
-                    Thread.sleep(forTimeInterval: delay.seconds)
-                case .giveUp:
-                    return items.map { _ in .retryLater(detail: "serialization conflicts: \(error)") }
-                case .hold(let wait, let keepAlive, let reconnect, let log):
-                    if reconnect {
-                        database?.close()
-                        database = nil
-                    }
-                    if log, let reason = hold.reason {
-                        logger.error(
-                            "holding the batch: \(reason)",
-                            metadata: [
-                                "hold_reason": "\(reason.kind.rawValue)", "error": "\(error)",
-                                "held_s":
-                                    "\(String(format: "%.1f", (ContinuousClock.now - (hold.holdingSince ?? .now)).seconds))",
-                                "messages": "\(messages.count)",
-                            ])
-                        observer.holding(
-                            role: configuration.role, loop: configuration.loop,
-                            since: Date() - (ContinuousClock.now - (hold.holdingSince ?? .now)).seconds, reason: reason)
-                        if reason.kind == .unreachable { observer.database(connected: false, reconnected: false) }
-                    }
-                    if keepAlive {
-                        for message in messages + handoff.queuedMessages { try? nats.inProgress(message) }
-                    }
-                    observer.loopBeat(configuration.loop)
-                    serviceDeadLetters()
-                    if stop.sleep(wait) { return nil }
-                }
-            }
-        }
-    }
-
-    /// One transaction for the batch; if it fails because a row is bad (SQLSTATE class 22/23),
-    /// split it and retry the halves, down to the one message that dead-letters alone.
-    func applyIsolatingPoison(_ items: [BatchItem], on connection: PostgresConnection) throws(PostgresError)
-        -> [ApplyOutcome]
-    {
-        do {
-            return try applier.apply(items, on: connection)
-        } catch  where error.category == .badData {
-            if items.count == 1 {
-                return [.rejected(.dataRejected, detail: "the database refused it: \(error.message)")]
-            }
-            let middle = items.count / 2
-            return try applyIsolatingPoison(Array(items[..<middle]), on: connection)
-                + applyIsolatingPoison(Array(items[middle...]), on: connection)
-        }
-    }
-
-    private func connectedDatabase() throws(PostgresError) -> PostgresConnection {
-        if let database { return database }
-        let connection = try connect()
-        database = connection
-        return connection
-    }
-
-    /// A session with this worker's lock and statement timeouts.
-    private func connect() throws(PostgresError) -> PostgresConnection {
-        let connection = try PostgresConnection(conninfo: configuration.databaseURL)
-        try connection.query(
-            "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
-            ["\(configuration.lockTimeout.milliseconds)ms", "\(configuration.statementTimeout.milliseconds)ms"])
-        return connection
-    }
-
-    // MARK: - Settling
-
-    func settle(_ messages: [JetStreamMessage], _ outcomes: [MessageOutcome], applySeconds: Double?) {
-        var settled = SettledBatch()
-        settled.applySeconds = applySeconds
-        for (message, outcome) in zip(messages, outcomes) {
-            let settlement = configuration.settlement.settle(
-                outcome, deliveryCount: message.metadata.deliveryCount, unitRandom: Double.random(in: 0..<1))
-            do {
-                switch settlement {
-                case .ack:
-                    try nats.ack(message)
-                    if outcome == .parked { settled.parked += 1 } else { settled.acked += 1 }
-                case .nak(let delay):
-                    try nats.nak(message, delay: delay)
-                    settled.naked += 1
-                    logger.debug(
-                        "message will be redelivered",
-                        metadata: metadata(of: message).merging(["delay_ms": "\(delay.milliseconds)"]) { $1 })
-                case .deadLetter(let reason, let detail):
-                    switch deadLetters.deadLetter(message, reason: reason, detail: detail) {
-                    case .stored(let stored):
-                        logger.warning(
-                            "message dead-lettered",
-                            metadata: metadata(of: message).merging([
-                                "reason": "\(reason)", "detail": "\(DeadLetter.headerLine(detail))",
-                                "body_omitted": "\(stored.bodyOmitted)", "duplicate": "\(stored.ack.duplicate)",
-                            ]) { $1 })
-                        if !stored.ack.duplicate { settled.deadLettered.append(reason) }
-                    case .setAside:
-                        settled.setAside += 1
-                    }
-                }
-            } catch {
-                // The connection is closed: unsettled messages come back after ack wait, and the
-                // ledger makes their second application impossible.
-                logger.warning("settling failed", metadata: metadata(of: message).merging(["error": "\(error)"]) { $1 })
-            }
-        }
-        observer.settled(role: configuration.role, loop: configuration.loop, outcome: settled)
-        if settled.setAside > 0 { reportDeadLetterBacklog() }
-    }
-
-    /// Retries dead letters that were set aside, keeps them alive, and reports the backlog.
-    private func serviceDeadLetters() {
-        guard deadLetters.count > 0 else { return }
-        let stored = deadLetters.service()
-        if !stored.isEmpty {
-            var settled = SettledBatch()
-            settled.deadLettered = stored.filter { !$0.stored.ack.duplicate }.map(\.reason)
-            observer.settled(role: configuration.role, loop: configuration.loop, outcome: settled)
-        }
-        reportDeadLetterBacklog()
-    }
-
-    private func reportDeadLetterBacklog() {
-        observer.deadLettersWaiting(
-            role: configuration.role, loop: configuration.loop, count: deadLetters.count,
-            failure: deadLetters.lastFailure.map { "\($0)" })
-    }
-
-    private func metadata(of message: JetStreamMessage) -> Logger.Metadata {
-        var metadata: Logger.Metadata = [
-            "subject": "\(message.subject)", "stream_seq": "\(message.metadata.streamSequence)",
-            "deliveries": "\(message.metadata.deliveryCount)",
-        ]
-        if let traceID = TraceContext.traceID(fromTraceparent: message.headers["traceparent"]) {
-            metadata["trace_id"] = "\(traceID)"
-        }
-        return metadata
+        lanes[0].run(stop: stop)
+        done.wait()
+        if let error = fetcher.fatalError { throw error }
     }
 }
 

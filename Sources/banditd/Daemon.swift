@@ -97,13 +97,13 @@ struct Daemon: Service {
                     consumer: spec.configuration.durableName
                         ?? "\(configuration.nats.durablePrefix)-\(spec.role.rawValue)",
                     workerIndex: index, batchSize: configuration.processing.batchSize,
+                    lanes: configuration.processing.applyLanes,
                     maxWait: configuration.processing.maxWait, ackWait: configuration.nats.ackWait,
                     databaseURL: configuration.postgres.url,
                     settlement: SettlementPolicy(maxDeliver: configuration.nats.maxDeliver))
-                let loop = workerConfiguration.loop
-                watchdog.register(loop: loop)
-                watchdog.register(loop: loop + "-fetch")
-                workers.start(name: "banditd-\(loop)", stop: stop, logger: logger) { [logger] in
+                let loops = workerConfiguration.loops
+                for loop in loops { watchdog.register(loop: loop) }
+                workers.start(name: "banditd-\(loops[0])", stop: stop, logger: logger) { [logger] in
                     let worker = try ConsumerWorker(
                         configuration: workerConfiguration, nats: nats, decoder: decoder, observer: observer,
                         logger: logger)
@@ -115,8 +115,7 @@ struct Daemon: Service {
                         ])
                     return worker
                 } finished: {
-                    watchdog.unregister(loop: loop)
-                    watchdog.unregister(loop: loop + "-fetch")
+                    for loop in loops { watchdog.unregister(loop: loop) }
                 }
             }
         }

@@ -72,9 +72,10 @@ final class PipelineHarness: Sendable {
 
     // MARK: Workers
 
-    /// Starts `perConsumer` workers on each consumer; `stop` on the result stops and joins them.
+    /// Starts `perConsumer` workers on each consumer, each with `lanes` apply lanes (the daemon's
+    /// default); `stop` on the result stops and joins them.
     func startWorkers(
-        perConsumer: Int = 1, batchSize: Int = 256, maxWait: Duration = .milliseconds(100),
+        perConsumer: Int = 1, lanes: Int = 2, batchSize: Int = 256, maxWait: Duration = .milliseconds(100),
         baseDelay: Duration = .milliseconds(100), policies: PolicyRegistry = .defaults,
         earlyRewardWait: Duration = .seconds(2), signalsHeld: @escaping @Sendable () -> Bool = { false },
         lockTimeout: Duration? = nil
@@ -93,7 +94,7 @@ final class PipelineHarness: Sendable {
             for index in 0..<perConsumer {
                 let configuration = ConsumerWorker.Configuration(
                     role: role, stream: role.stream, consumer: "\(Self.prefix)-\(role.rawValue)", workerIndex: index,
-                    batchSize: batchSize, maxWait: maxWait, ackWait: ackWait, databaseURL: conninfo,
+                    batchSize: batchSize, lanes: lanes, maxWait: maxWait, ackWait: ackWait, databaseURL: conninfo,
                     settlement: SettlementPolicy(maxDeliver: maxDeliver, baseDelay: baseDelay, maxDelay: .seconds(2)),
                     lockTimeout: lockTimeout)
                 running.start { [connection] in

@@ -18,7 +18,9 @@ struct FieldFaultsProcessTests {
         async throws
     {
         try await FaultProbe.with { probe in
-            let daemon = try probe.startDaemon(log: "row-lock.log")
+            // One apply lane: every feedback batch then needs the locked row (with several lanes
+            // only the locked user's lane holds; `LaneIsolationTests` shows that).
+            let daemon = try probe.startDaemon(log: "row-lock.log", extra: ["BANDITD_APPLY_LANES": "1"])
             let pings = WatchdogPings(probe.stack.notify)
             defer { pings.stop() }
             let nats = try probe.stack.connectNATS()
@@ -87,7 +89,9 @@ struct FieldFaultsProcessTests {
         try await FaultProbe.with { probe in
             // Rewards whose decision is unknown are parked and dead-lettered after 5 s — but not
             // while the signals worker, which carries their decisions, is held.
-            let daemon = try probe.startDaemon(log: "renamed.log", extra: ["BANDITD_EARLY_REWARD_WAIT_S": "5"])
+            // One apply lane, so that the decisions wait behind the tip feedback that fails.
+            let daemon = try probe.startDaemon(
+                log: "renamed.log", extra: ["BANDITD_EARLY_REWARD_WAIT_S": "5", "BANDITD_APPLY_LANES": "1"])
             let pings = WatchdogPings(probe.stack.notify)
             defer { pings.stop() }
             let nats = try probe.stack.connectNATS()

@@ -14,7 +14,10 @@ struct MaxDeliveriesProcessTests {
     @Test func messagesWhoseDeliveriesRanOutWhileDaemonsWereKilledAreDeadLetteredByTheNextDaemon() async throws {
         try await FaultProbe.with { probe in
             // max_deliver 2 and an ack wait of 2 s: two kills spend every delivery within seconds.
-            let extra = ["NATS_MAX_DELIVER": "2", "NATS_ACK_WAIT_S": "2", "WATCHDOG_USEC": "4000000"]
+            // One apply lane: the locked row holds every feedback message, not only its user's lane.
+            let extra = [
+                "NATS_MAX_DELIVER": "2", "NATS_ACK_WAIT_S": "2", "WATCHDOG_USEC": "4000000", "BANDITD_APPLY_LANES": "1",
+            ]
             var daemon = try probe.startDaemon(log: "first.log", extra: extra)
             let nats = try probe.stack.connectNATS()
             let database = try probe.stack.connectDatabase()

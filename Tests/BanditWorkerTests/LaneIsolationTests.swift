@@ -1,0 +1,64 @@
+import BanditCore
+import BanditStore
+import Foundation
+import NATSKit
+import PostgresKit
+import TestSupport
+import Testing
+
+@testable import BanditWorker
+
+/// Apply lanes split a worker's messages by user: a row locked elsewhere holds only the lane of
+/// its user; the other lane's users go on, and once the lock is gone every event applies once.
+@Suite(.postgresServer, .serialized)
+struct LaneIsolationTests {
+    @Test func aLockedRowHoldsOnlyItsUsersLane() async throws {
+        let postgres = try PostgresServer.requireCurrent()
+        try await onDedicatedThread {
+            let harness = try PipelineHarness(postgres: postgres)
+            defer { harness.stop() }
+            let lanes = ApplyLanes(count: 2)
+            let lockedUser = "locked-user"
+            let lockedLane = lanes.lane(ofUser: lockedUser)
+            let users = (0..<200).map { "user-\($0)" }
+            let sameLane = Array(users.filter { lanes.lane(ofUser: $0) == lockedLane }.prefix(5))
+            let otherLane = Array(users.filter { lanes.lane(ofUser: $0) != lockedLane }.prefix(10))
+            #expect(sameLane.count == 5 && otherLane.count == 10)
+
+            try harness.publish(EventFactory.inlineReward(user: lockedUser, arm: "a-locked"))
+            let workers = try harness.startWorkers(lanes: 2, lockTimeout: .milliseconds(500))
+            defer { _ = workers.stop() }
+            try waitUntil(timeout: .seconds(20)) { try harness.count("processed_events") == 1 }
+
+            let locker = try PostgresConnection(conninfo: harness.conninfo)
+            _ = try locker.execute("BEGIN")
+            let locked = try locker.query(
+                "SELECT n FROM bandit_state WHERE user_id = 'locked-user' AND arm_id = 'a-locked' FOR UPDATE")
+            #expect(locked.rows.count == 1)
+            var held: [Event] = (0..<5).map { _ in EventFactory.inlineReward(user: lockedUser, arm: "a-locked") }
+            held += sameLane.map { EventFactory.inlineReward(user: $0, arm: "a1") }
+            let free = otherLane.map { EventFactory.inlineReward(user: $0, arm: "a1") }
+            try harness.publishAll(held + free)
+
+            // The other lane's users apply while the lock is held; the locked lane holds.
+            try waitUntil(timeout: .seconds(20)) { try harness.count("processed_events") == 1 + free.count }
+            try waitUntil(timeout: .seconds(10)) {
+                workers.observer.counts.withLock { $0.holds.contains { $0?.kind == .lockTimeout } }
+            }
+            Thread.sleep(forTimeInterval: 1.5)
+            #expect(try harness.count("processed_events") == 1 + free.count)
+            #expect(workers.observer.counts.withLock { $0.deadLettered.isEmpty })
+
+            _ = try locker.execute("ROLLBACK")
+            try waitUntil(timeout: .seconds(20)) {
+                try harness.count("processed_events") == 1 + held.count + free.count
+            }
+            try harness.waitUntilDrained()
+            let lockedRow = try #require(
+                try harness.query("SELECT n FROM bandit_state WHERE user_id = 'locked-user' AND arm_id = 'a-locked'")
+                    .first)
+            #expect(try lockedRow.int(0) == 6)
+            #expect(try harness.query("SELECT sum(n)::bigint FROM bandit_state").first?.int(0) == 21)
+        }
+    }
+}
