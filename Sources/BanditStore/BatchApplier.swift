@@ -9,20 +9,23 @@ import PostgresKit
 ///    `ON CONFLICT DO NOTHING RETURNING` decides which events are new, authoritatively even when
 ///    two daemons race; decisions already logged, parked rewards waiting for this batch's
 ///    decisions, the decisions this batch's rewards join (`FOR UPDATE`, sorted), and the
-///    `bandit_state` rows every update touches (`FOR UPDATE`, in key order, binary).
-/// 2. **Write** (one pipeline ending in COMMIT): the new sums are computed here in Swift — read
-///    row + the batch's delta per key — and written back whole, by `ctid` under the row lock; new
-///    rows are inserted; decisions, routing outcomes, syncs and tips are inserted; rewards whose
-///    decision is missing are parked with their message (CONTRACT section 3, v1.1).
+///    `bandit_state` rows every update touches (binary) — except the rows this lane wrote last
+///    and still holds in its `StateCache`.
+/// 2. **Write** (one pipeline ending in COMMIT): the new sums are computed here in Swift — known
+///    row + the batch's delta per key — and written back whole, each update naming the row's
+///    version (ctid, xmin, key); new rows are inserted; decisions, routing outcomes, syncs and
+///    tips are inserted; rewards whose decision is missing are parked with their message
+///    (CONTRACT section 3, v1.1).
 ///
 /// Every value travels in binary (`PostgresValue`), a column of the batch per parameter, so the
-/// server parses no text array and does no per-element arithmetic. When a concurrent daemon got
-/// in between (a decision_id or a state row created meanwhile), a check inside the write
-/// pipeline raises a serialization failure before COMMIT, and the caller retries the batch.
+/// server parses no text array and does no per-element arithmetic.
 ///
-/// Rows are locked in one order everywhere (decisions by id, then state rows by key, bytewise):
-/// daemons sharing a consumer do not deadlock; if a parked reward's state is read in a second
-/// step, PostgreSQL may detect a deadlock, which is retried like a serialization failure.
+/// Optimistic first: state rows are read without a lock (or not at all, when cached), and a
+/// check inside the write pipeline raises a serialization failure before COMMIT if any row is no
+/// longer the version the sums were computed from (another daemon, the window closer or a reset
+/// changed it), or if a concurrent daemon created a row or logged a decision meanwhile. Then the
+/// batch runs once more the careful way: every state row read `FOR UPDATE`, in the one lock
+/// order (decisions by id, then state rows by key, bytewise), which always makes progress.
 public struct BatchApplier: Sendable {
     /// The configured policies: their forgetting half-lives weigh the state updates.
     public let policies: PolicyRegistry
@@ -33,17 +36,45 @@ public struct BatchApplier: Sendable {
 
     /// Runs the whole batch in one transaction and returns one outcome per item, in order.
     /// Throws `PostgresError` when the transaction fails; nothing is committed then (a failed
-    /// transaction is rolled back before the error is thrown).
-    public func apply(_ items: [BatchItem], on connection: PostgresConnection) throws(PostgresError) -> [ApplyOutcome] {
+    /// transaction is rolled back before the error is thrown). With a `cache` (the lane's), the
+    /// optimistic attempt comes first and a conflict is retried at once with the rows locked.
+    public func apply(_ items: [BatchItem], on connection: PostgresConnection, cache: StateCache? = nil)
+        throws(PostgresError) -> [ApplyOutcome]
+    {
         guard !items.isEmpty else { return [] }
+        if let cache {
+            do {
+                return try attempt(items, on: connection, cache: cache, locking: false)
+            } catch where error.category == .retryable {
+                cache.conflicted()
+            }
+        }
+        return try attempt(items, on: connection, cache: cache, locking: true)
+    }
+
+    private func attempt(_ items: [BatchItem], on connection: PostgresConnection, cache: StateCache?, locking: Bool)
+        throws(PostgresError) -> [ApplyOutcome]
+    {
+        var batch = Batch(items, policies: policies, now: Date(), cache: locking ? nil : cache)
         do {
-            var batch = Batch(items, policies: policies, now: Date())
             try batch.read(connection)
             try batch.decide(connection)
-            _ = try connection.pipeline(batch.writes() + [PostgresStatement("COMMIT")])
+            let writes = try batch.writes()
+            let results = try connection.pipeline(writes + [PostgresStatement("COMMIT")])
+            if let cache {
+                // Committed: remember the rows as written. (If their versions cannot be read, the
+                // rows are simply read again next time.)
+                let stateResults = results[batch.stateStatementsAt..<batch.stateStatementsAt + batch.stateWrite.statements.count]
+                if let arms = try? batch.stateWrite.writtenArms(stateResults) {
+                    cache.store(arms)
+                } else {
+                    cache.forget(batch.knownKeys)
+                }
+            }
             return batch.itemOutcomes()
         } catch {
             if connection.inTransaction { _ = try? connection.query("ROLLBACK") }
+            cache?.forget(batch.knownKeys)
             throw error
         }
     }
@@ -64,8 +95,13 @@ private struct Batch {
     var loggedBy: [UUID: UUID] = [:]
     var parkedForDecisions: [JoiningReward] = []
     var lockedDecisions: [UUID: LoggedDecision] = [:]
+    /// Rows as read, or as cached (optimistic attempt).
     var storedState: [StateKey: StoredArm] = [:]
-    var readKeys: Set<StateKey> = []
+    /// Every state key whose row is known (read, cached, or known to be missing).
+    var knownKeys: Set<StateKey> = []
+    /// The optimistic attempt's cache (nil: rows are read `FOR UPDATE`).
+    let cache: StateCache?
+    var locking: Bool { cache == nil }
 
     // Decided
     var outcomes: [UUID: ApplyOutcome] = [:]
@@ -81,10 +117,16 @@ private struct Batch {
     var syncs: [StateKey.UserSource: TaskSynced] = [:]
     var tips: [TipFeedback] = []
 
-    init(_ items: [BatchItem], policies: PolicyRegistry, now: Date) {
+    // Written
+    var stateWrite = StateWrite()
+    /// Where the state statements sit in the write pipeline.
+    var stateStatementsAt = 0
+
+    init(_ items: [BatchItem], policies: PolicyRegistry, now: Date, cache: StateCache?) {
         self.items = items
         self.policies = policies
         self.now = now
+        self.cache = cache
         for (index, item) in items.enumerated() where firstIndex[item.event.eventID] == nil {
             firstIndex[item.event.eventID] = index
             representatives.append(index)
@@ -165,10 +207,16 @@ private struct Batch {
             joinedAt = statements.count
             statements.append(StoreStatements.lockDecisions(joinedIDs))
         }
-        if !keys.isEmpty || !joinedIDs.isEmpty {
+        var keysToRead = keys
+        if let cache {
+            let cached = cache.arms(keys)
+            storedState = cached
+            if !cached.isEmpty { keysToRead = keys.filter { cached[$0] == nil } }
+        }
+        if !keysToRead.isEmpty || !joinedIDs.isEmpty {
             // Last: its result is the largest (see `PostgresConnection.pipeline`).
             stateAt = statements.count
-            statements.append(StoreStatements.lockState(keys: keys, decisionsOf: joinedIDs))
+            statements.append(StoreStatements.lockState(keys: keysToRead, decisionsOf: joinedIDs, locking: locking))
         }
 
         let results = try connection.pipeline(statements)
@@ -190,13 +238,13 @@ private struct Batch {
         if let joinedAt {
             for decision in try StoreStatements.lockedDecisions(results[joinedAt]) {
                 lockedDecisions[decision.id] = decision
-                readKeys.insert(decision.stateKey)
+                knownKeys.insert(decision.stateKey)
             }
         }
         if let stateAt {
             for arm in try StoredArm.rows(of: results[stateAt]) { storedState[arm.key] = arm }
         }
-        readKeys.formUnion(keys)
+        knownKeys.formUnion(keys)
     }
 
     private func ledgerInsert() -> PostgresStatement {
@@ -298,7 +346,7 @@ private struct Batch {
                     logged.stateKey, features: logged.features, reward: parked.reward, at: logged.occurredAt)
                 rewardedAtInsert[parked.decisionID] = (parked.eventID, parked.reward)
                 parkedApplied.append(parked.eventID)
-                if !readKeys.contains(logged.stateKey) { parkedKeys.insert(logged.stateKey) }
+                if !knownKeys.contains(logged.stateKey) { parkedKeys.insert(logged.stateKey) }
             case .rejected(let reason, let detail):
                 parkedVerdicts.append((parked.eventID, reason, detail))
             case .late, .decisionMissing:
@@ -308,11 +356,19 @@ private struct Batch {
         if !parkedKeys.isEmpty {
             // A second, small read: only when parked rewards joined (their keys were unknown).
             let keys = parkedKeys.sorted()
-            let result = try connection.query(
-                StoreStatements.lockState(keys: keys, decisionsOf: []).sql,
-                values: StoreStatements.lockState(keys: keys, decisionsOf: []).values)
-            for arm in try StoredArm.rows(of: result) { storedState[arm.key] = arm }
-            readKeys.formUnion(keys)
+            var keysToRead = keys
+            if let cache {
+                let cached = cache.arms(keys)
+                storedState.merge(cached) { $1 }
+                keysToRead = keys.filter { cached[$0] == nil }
+            }
+            if !keysToRead.isEmpty {
+                let read = StoreStatements.lockState(keys: keysToRead, decisionsOf: [], locking: locking)
+                for arm in try StoredArm.rows(of: try connection.query(read.sql, values: read.values)) {
+                    storedState[arm.key] = arm
+                }
+            }
+            knownKeys.formUnion(keys)
         }
 
         for index in representatives {
@@ -337,7 +393,7 @@ private struct Batch {
 
     // MARK: 3. Write
 
-    func writes() throws(PostgresError) -> [PostgresStatement] {
+    mutating func writes() throws(PostgresError) -> [PostgresStatement] {
         var statements: [PostgresStatement] = []
         // Whatever cannot apply leaves the ledger again (parked rewards keep their row).
         let notApplied = representatives.map { items[$0].event.eventID }.filter { id in
@@ -360,8 +416,10 @@ private struct Batch {
                     "DELETE FROM parked_rewards WHERE event_id = ANY($1::uuid[])", [.uuidArray(parkedApplied)]))
         }
         if !parkedVerdicts.isEmpty { statements.append(StoreStatements.parkedVerdicts(parkedVerdicts)) }
-        statements += try StoreStatements.writeState(
-            updates, stored: storedState, readKeys: readKeys, policies: policies, now: now)
+        stateWrite = try StoreStatements.writeState(
+            updates, stored: storedState, knownKeys: knownKeys, policies: policies, now: now)
+        stateStatementsAt = statements.count
+        statements += stateWrite.statements
         if !routings.isEmpty { statements.append(StoreStatements.insertRoutings(routings)) }
         if !syncs.isEmpty { statements.append(StoreStatements.upsertSyncs(Array(syncs.values))) }
         if !tips.isEmpty { statements.append(StoreStatements.insertTips(tips)) }

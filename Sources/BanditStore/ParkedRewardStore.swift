@@ -107,7 +107,7 @@ public struct ParkedRewardStore: Sendable {
                 }
             }
             var writes = try StoreStatements.writeState(
-                updates, stored: stored, readKeys: readKeys, policies: policies, now: Date())
+                updates, stored: stored, knownKeys: readKeys, policies: policies, now: Date()).statements
             if !rewards.isEmpty { writes.append(StoreStatements.rewardDecisions(rewards)) }
             if !applied.isEmpty {
                 writes.append(

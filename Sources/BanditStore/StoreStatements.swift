@@ -36,13 +36,33 @@ enum StoreStatements {
         return decisions
     }
 
-    /// Locks the state rows of `keys` and of the decisions `decisionsOf`, in key order (bytewise,
-    /// like `StateKey`'s order), and reads them in binary. Columns: see `StoredArm.rows(of:)`.
-    static func lockState(keys: [StateKey], decisionsOf decisionIDs: [UUID]) -> PostgresStatement {
-        PostgresStatement(
+    /// Reads the state rows of `keys` and of the decisions `decisionsOf` in binary, locking them
+    /// (`FOR UPDATE`, in key order: bytewise, like `StateKey`'s order) when `locking`; without
+    /// the lock a write checks each row's version instead. Columns: see `StoredArm.rows(of:)`.
+    static func lockState(keys: [StateKey], decisionsOf decisionIDs: [UUID], locking: Bool = true)
+        -> PostgresStatement
+    {
+        let values: [PostgresValue] = [
+            .textArray(keys.map(\.userID)), .textArray(keys.map(\.policy)), .textArray(keys.map(\.source)),
+            .textArray(keys.map(\.armID)), .uuidArray(decisionIDs),
+        ]
+        if !locking {
+            return PostgresStatement(
+                """
+                SELECT s.ctid, s.user_id, s.policy, s.source, s.arm_id, s.dimension, s.a, s.b, s.n, s.reward_sum,
+                       s.forgetting_ref, s.half_life_s, s.xmin
+                FROM (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                      UNION
+                      SELECT user_id, policy, source, arm_id FROM decisions WHERE decision_id = ANY($5::uuid[])
+                     ) AS k(user_id, policy, source, arm_id)
+                JOIN bandit_state AS s
+                  ON s.user_id = k.user_id AND s.policy = k.policy AND s.source = k.source AND s.arm_id = k.arm_id
+                """, values)
+        }
+        return PostgresStatement(
             """
             SELECT s.ctid, s.user_id, s.policy, s.source, s.arm_id, s.dimension, s.a, s.b, s.n, s.reward_sum,
-                   s.forgetting_ref, s.half_life_s
+                   s.forgetting_ref, s.half_life_s, s.xmin
             FROM (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
                   UNION
                   SELECT user_id, policy, source, arm_id FROM decisions WHERE decision_id = ANY($5::uuid[])
@@ -51,28 +71,26 @@ enum StoreStatements {
               ON s.user_id = k.user_id AND s.policy = k.policy AND s.source = k.source AND s.arm_id = k.arm_id
             ORDER BY s.user_id COLLATE "C", s.policy COLLATE "C", s.source COLLATE "C", s.arm_id COLLATE "C"
             FOR UPDATE OF s
-            """,
-            [
-                .textArray(keys.map(\.userID)), .textArray(keys.map(\.policy)), .textArray(keys.map(\.source)),
-                .textArray(keys.map(\.armID)), .uuidArray(decisionIDs),
-            ])
+            """, values)
     }
 
     // MARK: Writes
 
-    /// The state rows after the transaction: each read row with its updates folded in (under the
-    /// policy's forgetting, if any), written whole. Keys ascending, so rows are inserted in the
-    /// same order by every daemon. A stored row of another dimension (a policy whose dimension
-    /// changed) is bad data: the caller isolates the message.
+    /// The state rows after the transaction: each known row (read, or as this lane last wrote
+    /// it) with its updates folded in (under the policy's forgetting, if any), written whole.
+    /// Keys ascending, so rows are written in the same order by every daemon. An update names
+    /// the row's version (`RowVersion`) and its key; if any row changed since it was read, the
+    /// statement raises a serialization failure and nothing of the batch commits. A stored row of
+    /// another dimension (a policy whose dimension changed) is bad data: the caller isolates the
+    /// message.
     static func writeState(
-        _ updates: StateUpdates, stored: [StateKey: StoredArm], readKeys: Set<StateKey>, policies: PolicyRegistry,
+        _ updates: StateUpdates, stored: [StateKey: StoredArm], knownKeys: Set<StateKey>, policies: PolicyRegistry,
         now: Date
-    ) throws(PostgresError) -> [PostgresStatement] {
-        guard !updates.isEmpty else { return [] }
-        var changed: [(tid: PostgresTID, state: ForgettingState)] = []
-        var created: [(key: StateKey, state: ForgettingState)] = []
+    ) throws(PostgresError) -> StateWrite {
+        var write = StateWrite()
+        guard !updates.isEmpty else { return write }
         for key in updates.sortedKeys {
-            precondition(readKeys.contains(key), "a state key was updated without being read under lock")
+            precondition(knownKeys.contains(key), "a state key was updated without being read")
             let rowUpdates = updates.byKey[key] ?? []
             let dimension = rowUpdates[0].features.count
             let row = stored[key]
@@ -88,20 +106,20 @@ enum StoreStatements {
                 row?.forgettingState ?? ForgettingState(statistics: .zero(dimension: dimension), halfLife: halfLife)
             state.apply(rowUpdates, halfLife: halfLife, now: now.timeIntervalSince1970)
             if let row {
-                changed.append((row.tid, state))
+                write.changed.append((key, row.version, state))
             } else {
-                created.append((key, state))
+                write.created.append((key, state))
             }
         }
-        var statements: [PostgresStatement] = []
-        if !changed.isEmpty {
+        if !write.changed.isEmpty {
+            let changed = write.changed
             var a = FlatColumn<Double>(capacity: changed.reduce(0) { $0 + $1.state.statistics.a.count })
             var b = FlatColumn<Double>(capacity: changed.reduce(0) { $0 + $1.state.statistics.b.count })
             for row in changed {
                 a.append(row.state.statistics.a)
                 b.append(row.state.statistics.b)
             }
-            statements.append(
+            write.statements.append(
                 PostgresStatement(
                     """
                     WITH updated AS (
@@ -109,30 +127,39 @@ enum StoreStatements {
                         SET a = ($2::float8[])[t.a_from : t.a_to], b = ($3::float8[])[t.b_from : t.b_to], n = t.n,
                             reward_sum = t.reward_sum, forgetting_ref = t.forgetting_ref, half_life_s = t.half_life_s,
                             updated_at = now()
-                        FROM unnest($1::tid[], $4::int[], $5::int[], $6::int[], $7::int[], $8::bigint[], $9::float8[],
-                                    $11::timestamptz[], $12::float8[])
-                             AS t(tid, a_from, a_to, b_from, b_to, n, reward_sum, forgetting_ref, half_life_s)
-                        WHERE s.ctid = t.tid
-                        RETURNING 1)
-                    SELECT banditd_require(count(*) = $10, 'a bandit_state row moved while locked') FROM updated
+                        FROM unnest($1::tid[], $13::xid[], $14::text[], $15::text[], $16::text[], $17::text[],
+                                    $4::int[], $5::int[], $6::int[], $7::int[], $8::bigint[], $9::float8[],
+                                    $11::timestamptz[], $12::float8[]) WITH ORDINALITY
+                             AS t(tid, xmin, user_id, policy, source, arm_id, a_from, a_to, b_from, b_to, n,
+                                  reward_sum, forgetting_ref, half_life_s, ord)
+                        WHERE s.ctid = t.tid AND s.xmin = t.xmin AND s.user_id = t.user_id AND s.policy = t.policy
+                          AND s.source = t.source AND s.arm_id = t.arm_id
+                        RETURNING t.ord, s.ctid, s.xmin),
+                    checked AS (
+                        SELECT banditd_require(count(*) = $10, 'a bandit_state row changed since it was read') AS ok
+                        FROM updated)
+                    SELECT u.ord, u.ctid, u.xmin FROM checked AS c LEFT JOIN updated AS u ON true WHERE c.ok
                     """,
                     [
-                        .tidArray(changed.map(\.tid)), a.value, b.value, a.fromValue, a.toValue, b.fromValue,
+                        .tidArray(changed.map(\.version.tid)), a.value, b.value, a.fromValue, a.toValue, b.fromValue,
                         b.toValue, .int64Array(changed.map(\.state.statistics.n)),
                         .doubleArray(changed.map(\.state.statistics.rewardSum)), .int64(Int64(changed.count)),
                         .optionalTimestampArray(
                             changed.map { $0.state.reference.map(Date.init(timeIntervalSince1970:)) }),
-                        .optionalDoubleArray(changed.map(\.state.halfLife)),
+                        .optionalDoubleArray(changed.map(\.state.halfLife)), .xidArray(changed.map(\.version.xmin)),
+                        .textArray(changed.map(\.key.userID)), .textArray(changed.map(\.key.policy)),
+                        .textArray(changed.map(\.key.source)), .textArray(changed.map(\.key.armID)),
                     ]))
         }
-        if !created.isEmpty {
+        if !write.created.isEmpty {
+            let created = write.created
             var a = FlatColumn<Double>()
             var b = FlatColumn<Double>()
             for row in created {
                 a.append(row.state.statistics.a)
                 b.append(row.state.statistics.b)
             }
-            statements.append(
+            write.statements.append(
                 PostgresStatement(
                     """
                     WITH inserted AS (
@@ -147,9 +174,13 @@ enum StoreStatements {
                                   forgetting_ref, half_life_s, ord)
                         ORDER BY t.ord
                         ON CONFLICT (user_id, policy, source, arm_id) DO NOTHING
-                        RETURNING 1)
-                    SELECT banditd_require(count(*) = $14, 'a bandit_state row of this batch was created concurrently')
-                    FROM inserted
+                        RETURNING user_id, policy, source, arm_id, ctid, xmin),
+                    checked AS (
+                        SELECT banditd_require(count(*) = $14, 'a bandit_state row of this batch was created concurrently')
+                               AS ok
+                        FROM inserted)
+                    SELECT i.user_id, i.policy, i.source, i.arm_id, i.ctid, i.xmin
+                    FROM checked AS c LEFT JOIN inserted AS i ON true WHERE c.ok
                     """,
                     [
                         .textArray(created.map(\.key.userID)), .textArray(created.map(\.key.policy)),
@@ -162,7 +193,7 @@ enum StoreStatements {
                         .optionalDoubleArray(created.map(\.state.halfLife)),
                     ]))
         }
-        return statements
+        return write
     }
 
     static func insertDecisions(

@@ -1,10 +1,17 @@
 import BanditMath
 import PostgresKit
 
-/// A `bandit_state` row read `FOR UPDATE`: where it is (`ctid`, stable while we hold its lock)
-/// and its sums.
-struct StoredArm {
+/// Which version of a `bandit_state` row: where it is (`ctid`) and which transaction wrote it
+/// (`xmin`). A write that names both (and the key) changes exactly that version or nothing: a
+/// row updated, deleted or re-created since has another version.
+struct RowVersion: Hashable, Sendable {
     var tid: PostgresTID
+    var xmin: UInt32
+}
+
+/// A `bandit_state` row as read (or as this process last wrote it): its version and its sums.
+struct StoredArm {
+    var version: RowVersion
     var key: StateKey
     var statistics: ArmStatistics
     /// Forgetting: the reference time of the sums (seconds since the epoch) and the half-life
@@ -17,7 +24,7 @@ struct StoredArm {
     }
 
     /// Columns: ctid, user_id, policy, source, arm_id, dimension, a, b, n, reward_sum,
-    /// forgetting_ref, half_life_s.
+    /// forgetting_ref, half_life_s, xmin.
     static func rows(of result: PostgresResult) throws(PostgresError) -> [StoredArm] {
         var rows: [StoredArm] = []
         rows.reserveCapacity(result.rowCount)
@@ -32,7 +39,8 @@ struct StoredArm {
                     n: try result.int64(row, 8), rewardSum: try result.double(row, 9))
                 rows.append(
                     StoredArm(
-                        tid: try result.tid(row, 0), key: key, statistics: statistics,
+                        version: RowVersion(tid: try result.tid(row, 0), xmin: try result.xid(row, 12)), key: key,
+                        statistics: statistics,
                         reference: try result.optionalTimestamp(row, 10)?.timeIntervalSince1970,
                         halfLife: try result.optionalDouble(row, 11)))
             } catch let error as BanditMathError {

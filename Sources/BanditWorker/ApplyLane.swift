@@ -25,6 +25,8 @@ final class ApplyLane {
     private let deadLetters: DeadLetterBacklog
     private let holdPolicy: OutageHold.Policy
     private var database: PostgresConnection?
+    /// The state rows this lane wrote last (its users' rows: no other lane writes them).
+    let stateCache = StateCache()
 
     /// Connects to PostgreSQL (a failure here fails the worker's start).
     init(
@@ -178,7 +180,7 @@ final class ApplyLane {
         -> [ApplyOutcome]
     {
         do {
-            return try applier.apply(items, on: connection)
+            return try applier.apply(items, on: connection, cache: stateCache)
         } catch  where error.category == .badData {
             if items.count == 1 {
                 return [.rejected(.dataRejected, detail: "the database refused it: \(error.message)")]
@@ -193,6 +195,7 @@ final class ApplyLane {
         if let database { return database }
         let connection = try connect()
         database = connection
+        stateCache.removeAll()  // a new session assumes nothing about the database
         return connection
     }
 

@@ -86,6 +86,11 @@ public final class PostgresResult {
             offset: UInt16(bytes[4]) << 8 | UInt16(bytes[5]))
     }
 
+    /// A transaction id (`xmin`, `xmax`).
+    public func xid(_ row: Int, _ column: Int) throws(PostgresError) -> UInt32 {
+        UInt32(bitPattern: BinaryReader.int32(try value(row, column, .xid, length: 4), at: 0))
+    }
+
     /// A float8[] without NULLs, appended to `output` (so many rows can fill one flat buffer).
     public func appendDoubleArray(_ row: Int, _ column: Int, to output: inout [Double]) throws(PostgresError) {
         let bytes = try value(row, column, PostgresType.float8.arrayType, length: nil)

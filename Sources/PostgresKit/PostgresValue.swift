@@ -141,6 +141,13 @@ public struct PostgresValue: Sendable {
         }
     }
 
+    /// Transaction ids (`xmin` of a row version: which transaction wrote it).
+    public static func xidArray(_ values: [UInt32]) -> PostgresValue {
+        array(of: .xid, values.map { Optional($0) }, elementSize: 4) { writer, xid in
+            writer.int32(Int32(bitPattern: xid))
+        }
+    }
+
     /// `ndim = 1`, lower bound 1; each element is its length (−1 for NULL) and its bytes.
     /// `elementSize` is the fixed size of an element, or nil when it varies (written, then
     /// patched).
@@ -192,6 +199,7 @@ public struct PostgresType: RawRepresentable, Hashable, Sendable {
     public static let int4 = PostgresType(rawValue: 23)
     public static let text = PostgresType(rawValue: 25)
     public static let tid = PostgresType(rawValue: 27)
+    public static let xid = PostgresType(rawValue: 28)
     public static let float8 = PostgresType(rawValue: 701)
     public static let timestamptz = PostgresType(rawValue: 1184)
     public static let uuid = PostgresType(rawValue: 2950)
@@ -204,6 +212,7 @@ public struct PostgresType: RawRepresentable, Hashable, Sendable {
         case .int4: PostgresType(rawValue: 1007)
         case .text: PostgresType(rawValue: 1009)
         case .tid: PostgresType(rawValue: 1010)
+        case .xid: PostgresType(rawValue: 1011)
         case .int8: PostgresType(rawValue: 1016)
         case .float8: PostgresType(rawValue: 1022)
         case .timestamptz: PostgresType(rawValue: 1185)
@@ -274,9 +283,18 @@ struct BinaryWriter {
     }
 }
 
-enum PostgresEpoch {
+public enum PostgresEpoch {
     /// Seconds from 1970-01-01 to 2000-01-01.
     static let unixOffset: Double = 946_684_800
+
+    /// `value` as a timestamptz parameter writes it and a result reads it back (whole
+    /// microseconds): what a cached copy of a written row must hold to equal the row.
+    public static func stored(_ value: Date) -> Date {
+        var writer = BinaryWriter(capacity: 8)
+        writer.timestamp(value)
+        let micros = writer.bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Date(timeIntervalSince1970: Double(Int64(bitPattern: micros)) / 1_000_000 + unixOffset)
+    }
 }
 
 /// One statement of a pipeline: SQL and its binary parameters.
