@@ -113,6 +113,7 @@ let package = Package(
         .testTarget(name: "BanditTopologyTests", dependencies: ["BanditTopology", "NATSKit", "TestSupport"]),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"]),
         .testTarget(
-            name: "BanditStoreTests", dependencies: ["BanditCore", "BanditStore", "BanditMath", "PostgresKit", "TestSupport"]),
+            name: "BanditStoreTests",
+            dependencies: ["BanditCore", "BanditStore", "BanditMath", "PostgresKit", "TestSupport"]),
     ]
 )

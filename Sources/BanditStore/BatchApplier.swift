@@ -45,7 +45,7 @@ public struct BatchApplier: Sendable {
         if let cache {
             do {
                 return try attempt(items, on: connection, cache: cache, locking: false)
-            } catch where error.category == .retryable {
+            } catch  where error.category == .retryable {
                 cache.conflicted()
             }
         }
@@ -64,7 +64,8 @@ public struct BatchApplier: Sendable {
             if let cache {
                 // Committed: remember the rows as written. (If their versions cannot be read, the
                 // rows are simply read again next time.)
-                let stateResults = results[batch.stateStatementsAt..<batch.stateStatementsAt + batch.stateWrite.statements.count]
+                let stateResults = results[
+                    batch.stateStatementsAt..<batch.stateStatementsAt + batch.stateWrite.statements.count]
                 if let arms = try? batch.stateWrite.writtenArms(stateResults) {
                     cache.store(arms)
                 } else {

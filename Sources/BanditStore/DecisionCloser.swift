@@ -60,7 +60,8 @@ public struct DecisionCloser: Sendable {
                     at: decision.occurredAt)
             }
             var writes = try StoreStatements.writeState(
-                updates, stored: stored, knownKeys: Set(keys), policies: policies, now: Date()).statements
+                updates, stored: stored, knownKeys: Set(keys), policies: policies, now: Date()
+            ).statements
             // The value used is kept on the row: a later change of the policy's default does not
             // rewrite history, and a late reward corrects exactly this value.
             writes.append(

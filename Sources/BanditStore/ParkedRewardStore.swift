@@ -107,7 +107,8 @@ public struct ParkedRewardStore: Sendable {
                 }
             }
             var writes = try StoreStatements.writeState(
-                updates, stored: stored, knownKeys: readKeys, policies: policies, now: Date()).statements
+                updates, stored: stored, knownKeys: readKeys, policies: policies, now: Date()
+            ).statements
             if !rewards.isEmpty { writes.append(StoreStatements.rewardDecisions(rewards)) }
             if !applied.isEmpty {
                 writes.append(

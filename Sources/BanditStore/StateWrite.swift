@@ -44,7 +44,8 @@ struct StateWrite {
                     userID: try result.text(row, 0), policy: try result.text(row, 1), source: try result.text(row, 2),
                     armID: try result.text(row, 3))
                 guard let state = byKey[key] else {
-                    throw PostgresError(operation: "apply", sqlState: nil, message: "the state insert returned another key")
+                    throw PostgresError(
+                        operation: "apply", sqlState: nil, message: "the state insert returned another key")
                 }
                 arms.append(
                     StoredArm(

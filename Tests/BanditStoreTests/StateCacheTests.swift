@@ -29,7 +29,8 @@ struct StateCacheTests {
         (0..<users * 2).map { index in
             let fading = index.isMultiple(of: 2)
             let reward = try! Reward(
-                eventID: UUID(), occurredAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(round * 977 + index * 61)),
+                eventID: UUID(),
+                occurredAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(round * 977 + index * 61)),
                 userID: "u\(index / 2)", source: .prod, reward: Double((round * 7 + index) % 11) / 10 - 0.5,
                 target: .inline(
                     policy: fading ? "fading_v1" : "linucb_v1", armID: "a\(round % 2)",

@@ -164,7 +164,9 @@ struct PullConsumptionTests {
             let test = try TestStream.make(on: server)
             _ = try test.publish(500)
             let consumer = try test.pullConsumer()
-            let batch = try consumer.fetch(maxMessages: 200, maxWait: .seconds(2), linger: .milliseconds(20))
+            // The linger is an idle gap, not a budget: generous here so that a busy CI box (the
+            // whole suite runs in parallel on 2 cores) cannot stall the delivery that long.
+            let batch = try consumer.fetch(maxMessages: 200, maxWait: .seconds(10), linger: .seconds(2))
             #expect(batch.count == 200)
             #expect(batch.map(\.metadata.streamSequence) == Array(1...200))
         }
