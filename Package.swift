@@ -62,6 +62,14 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
+        // Long-running parts as swift-service-lifecycle services: blocking loops on threads of
+        // their own, reached by graceful shutdown and cancellation.
+        .target(
+            name: "BanditLifecycle",
+            dependencies: [
+                "BanditWorker", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
         // Configuration file + environment overrides.
         .target(name: "BanditConfig", dependencies: ["BanditCore"]),
 
@@ -70,7 +78,7 @@ let package = Package(
             name: "banditd",
             dependencies: [
                 "BanditCore", "BanditMath", "BanditConfig", "BanditStore", "BanditTopology", "BanditWorker",
-                "BanditOperations", "BanditSimulation", "NATSKit", "PostgresKit",
+                "BanditOperations", "BanditSimulation", "BanditLifecycle", "NATSKit", "PostgresKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,6 +112,13 @@ let package = Package(
             dependencies: [
                 "BanditWorker", "BanditCore", "BanditMath", "BanditStore", "BanditTopology", "NATSKit", "PostgresKit",
                 "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "BanditLifecycleTests",
+            dependencies: [
+                "BanditLifecycle", "BanditWorker",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "BanditOperationsTests", dependencies: ["BanditOperations", "BanditCore", "TestSupport"]),
         // Runs the built `banditd` binary against real servers.

@@ -4,7 +4,6 @@ import BanditOperations
 import Foundation
 import Logging
 import NATSKit
-import ServiceLifecycle
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,12 +28,6 @@ struct RunCommand: AsyncParsableCommand {
         AbortSignalHandler.install(logger: logger.label, environment: ProcessInfo.processInfo.environment)
         let ignoredSignals = IgnoredSignals(logger: logger)
         defer { withExtendedLifetime(ignoredSignals) {} }
-        let daemon = Daemon(configuration: configuration, logger: logger)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
         do {
             // A NATS URL cnats cannot use fails before anything else (cnats would call it "no server").
             for server in configuration.nats.servers {
@@ -42,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
                     throw ConfigurationFailure("NATS_URL: \(error)")
                 }
             }
-            try await group.run()
+            try await Daemon(configuration: configuration, logger: logger).run()
         } catch {
             let exitCode = ConfigurationFailure.exitCode(for: error)
             if exitCode == .configurationError {

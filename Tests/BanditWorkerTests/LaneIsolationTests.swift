@@ -10,6 +10,7 @@ import Testing
 
 /// Apply lanes split a worker's messages by user: a row locked elsewhere holds only the lane of
 /// its user; the other lane's users go on, and once the lock is gone every event applies once.
+/// (The waits are liveness bounds, generous for a loaded CI box; each returns when its condition holds.)
 @Suite(.postgresServer, .serialized)
 struct LaneIsolationTests {
     @Test func aLockedRowHoldsOnlyItsUsersLane() async throws {
@@ -28,7 +29,7 @@ struct LaneIsolationTests {
             try harness.publish(EventFactory.inlineReward(user: lockedUser, arm: "a-locked"))
             let workers = try harness.startWorkers(lanes: 2, lockTimeout: .milliseconds(500))
             defer { _ = workers.stop() }
-            try waitUntil(timeout: .seconds(20)) { try harness.count("processed_events") == 1 }
+            try waitUntil(timeout: .seconds(60)) { try harness.count("processed_events") == 1 }
 
             let locker = try PostgresConnection(conninfo: harness.conninfo)
             _ = try locker.execute("BEGIN")
@@ -41,7 +42,7 @@ struct LaneIsolationTests {
             try harness.publishAll(held + free)
 
             // The other lane's users apply while the lock is held; the locked lane holds.
-            try waitUntil(timeout: .seconds(20)) { try harness.count("processed_events") == 1 + free.count }
+            try waitUntil(timeout: .seconds(60)) { try harness.count("processed_events") == 1 + free.count }
             try waitUntil(timeout: .seconds(10)) {
                 workers.observer.counts.withLock { $0.holds.contains { $0?.kind == .lockTimeout } }
             }
@@ -50,7 +51,7 @@ struct LaneIsolationTests {
             #expect(workers.observer.counts.withLock { $0.deadLettered.isEmpty })
 
             _ = try locker.execute("ROLLBACK")
-            try waitUntil(timeout: .seconds(20)) {
+            try waitUntil(timeout: .seconds(60)) {
                 try harness.count("processed_events") == 1 + held.count + free.count
             }
             try harness.waitUntilDrained()
