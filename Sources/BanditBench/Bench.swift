@@ -88,11 +88,18 @@ struct Bench {
             #"{"event_id":"6f1c2d3e-4b5a-4c6d-8e9f-0a1b2c3d4e5f","schema_version":1,"occurred_at":"2026-04-25T10:00:00Z","user_id":"user-1234","inference_id":"0b9f3c1e-2d4a-4b6c-8e0f-1a2b3c4d5e6f","task_type":"code","task_type_source":"classifier","policy_version":"routing_v1@1.0.0+a3f9c2e1","model":"model-a","provider":"provider-x","constraint_band":"standard","reward":0.9,"latency_ms":812,"cost_usd":0.0031,"completed":true,"policy":"routing_v1","features":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8]}"#
                 .utf8)
         let now = Date(timeIntervalSince1970: 1_777_111_200)
+        // Per core: events over this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so other
+        // processes sharing the 2 cores do not count against the decoder; best of 5 runs.
+        func threadCPUSeconds() -> Double {
+            var spec = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+            return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+        }
         func rate(_ subject: String, _ body: [UInt8]) -> Double {
             var best = 0.0
-            for _ in 0..<3 {
+            for _ in 0..<5 {
                 let count = 200_000
-                let start = ContinuousClock.now
+                let start = threadCPUSeconds()
                 var valid = 0
                 for _ in 0..<count {
                     if case .success = decoder.decode(subject: subject, headers: [:], body: body, now: now) {
@@ -100,7 +107,7 @@ struct Bench {
                     }
                 }
                 precondition(valid == count, "bench body must be valid")
-                best = max(best, Double(count) / (ContinuousClock.now - start).seconds)
+                best = max(best, Double(count) / (threadCPUSeconds() - start))
             }
             return best
         }
