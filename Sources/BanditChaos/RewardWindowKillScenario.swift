@@ -39,10 +39,10 @@ enum RewardWindowKillScenario {
 
         static let full = Timings(
             windowSeconds: 90, decisions: 12_000, firstDeadline: 3, onTimeFirstDeadline: 20, lastDeadline: 85,
-            killEvery: 2...4)
+            killEvery: 1...3)
         static let quick = Timings(
             windowSeconds: 30, decisions: 3_000, firstDeadline: 3, onTimeFirstDeadline: 15, lastDeadline: 28,
-            killEvery: 2...3.5)
+            killEvery: 1...2.5)
     }
 
     static let epilogueDecisions = 40
@@ -88,6 +88,9 @@ enum RewardWindowKillScenario {
             }
 
             // Epilogue: no kills; the counters of the two running daemons rise by what happens.
+            for index in 0..<2 where !waitUntilReady(current, daemon: index, timeout: .seconds(60)) {
+                throw ChaosError("daemon \(index) did not get ready after the kills")
+            }
             let before = try counters(current)
             var epiloguePublisher = FollowUpPublisher(set: epilogue)
             try current.publish(
@@ -209,7 +212,7 @@ enum RewardWindowKillScenario {
               AND (query LIKE '%make_interval(secs%' OR query LIKE '%reward_origin = ''default''%')
             """, [stack.applicationName(ofDaemon: index)]
         ).rows
-        return ((try? rows?.first?.int(0)) ?? 0) ?? 0 > 0
+        return ((try? rows?.first?.int(0)) ?? 0) > 0
     }
 
     static func waitUntilReady(_ stack: ChaosStack, daemon index: Int, timeout: Duration) -> Bool {
