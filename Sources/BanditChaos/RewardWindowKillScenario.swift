@@ -84,7 +84,7 @@ enum RewardWindowKillScenario {
                 current, timings: timings, until: phaseStart + .seconds(timings.lastDeadline + 3),
                 publisher: &publisher)
             guard try settle(current, publisher: &publisher, timeout: .seconds(180)) else {
-                throw ChaosError("not settled: \(publisher.progress(current))")
+                throw ChaosError("not settled: \(publisher.progress)")
             }
 
             // Epilogue: no kills; the counters of the two running daemons rise by what happens.
@@ -96,7 +96,7 @@ enum RewardWindowKillScenario {
             try current.publish(
                 epilogue.initialMessages(publishedAt: Date(), rewardWaitSeconds: timings.windowSeconds))
             guard try settle(current, publisher: &epiloguePublisher, timeout: .seconds(60)) else {
-                throw ChaosError("epilogue not settled: \(epiloguePublisher.progress(current))")
+                throw ChaosError("epilogue not settled: \(epiloguePublisher.progress)")
             }
             let closed = epilogue.decisions.count
             let late = epilogue.decisions.count { $0.fate == .late }
@@ -347,7 +347,7 @@ struct FollowUpPublisher {
         isComplete = complete == set.decisions.count && secondSent.count == plannedSeconds && letters >= plannedSeconds
     }
 
-    func progress(_ stack: ChaosStack) -> String {
+    var progress: String {
         "\(lateSent.count) late and \(secondSent.count) of \(plannedSeconds) second rewards published"
     }
 }
