@@ -73,8 +73,9 @@ bench: deps
 	.build/release/BanditBench --out bench/results/latest.json $(BENCH_ARGS)
 
 ## Fault suite (release build, real servers, the real daemon): SIGKILLs, PostgreSQL and nats-server
-## restarts, a PostgreSQL outage, a cluster leader stopped, shared consumers; exactly-once proven
-## from the database. CHAOS_ARGS=--quick for a short run, --only NAME for one scenario.
+## restarts, a PostgreSQL outage, a cluster leader stopped, shared consumers, reward windows closing
+## under kills; exactly-once proven from the database. CHAOS_ARGS=--quick for a short run, --only
+## NAME for one scenario.
 ## SCRATCH moves the build folder (swift build --scratch-path).
 CHAOS_ARGS ?=
 SCRATCH ?= .build

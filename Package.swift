@@ -100,7 +100,7 @@ let package = Package(
         // `make chaos`: faults while the daemon drains; exactly-once proven from the database.
         .executableTarget(
             name: "BanditChaos",
-            dependencies: ["BanditCore", "BanditMath", "NATSKit", "PostgresKit", "TestServers"]),
+            dependencies: ["BanditCore", "BanditMath", "BanditOperations", "NATSKit", "PostgresKit", "TestServers"]),
 
         .testTarget(name: "BanditCoreTests", dependencies: ["BanditCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BanditMathTests", dependencies: ["BanditMath"]),

@@ -24,6 +24,8 @@ final class ChaosStack {
     let databaseName: String
     let directory: TemporaryDirectory
     let environment: [String: String]
+    /// What a daemon is started with (a scenario may add `--config FILE`).
+    var daemonArguments = ["run"]
     private(set) var daemons: [ChildProcess?] = []
     private var database: PostgresConnection?
 
@@ -52,11 +54,19 @@ final class ChaosStack {
     func startDaemon(_ index: Int = 0) throws {
         while daemons.count <= index { daemons.append(nil) }
         var environment = self.environment
-        environment["BANDITD_HEALTH_SOCKET"] = directory.appending("health-\(index).sock")
+        environment["BANDITD_HEALTH_SOCKET"] = healthSocket(ofDaemon: index)
+        // Its PostgreSQL sessions are recognisable in pg_stat_activity.
+        environment["DATABASE_URL"] =
+            (environment["DATABASE_URL"] ?? "") + " application_name=\(applicationName(ofDaemon: index))"
         daemons[index] = try ChildProcess(
-            daemonBinary, arguments: ["run"], environment: environment,
+            daemonBinary, arguments: daemonArguments, environment: environment,
             logFile: directory.appending("banditd-\(index).log"))
     }
+
+    func healthSocket(ofDaemon index: Int) -> String { directory.appending("health-\(index).sock") }
+
+    /// The `application_name` of daemon `index`'s PostgreSQL sessions.
+    func applicationName(ofDaemon index: Int) -> String { "banditd-chaos-\(index)" }
 
     func killDaemon(_ index: Int, signal: Int32 = SIGKILL) {
         guard index < daemons.count, let daemon = daemons[index] else { return }
@@ -70,12 +80,12 @@ final class ChaosStack {
     }
 
     /// A query on a connection that is reopened after a failure (the server may have restarted).
-    func query(_ sql: SQL) throws -> PostgresRows {
+    func query(_ sql: SQL, _ binds: [String?] = []) throws -> PostgresRows {
         do {
             if database == nil {
                 database = try PostgresConnection(conninfo: postgres.conninfo(database: databaseName))
             }
-            return try database!.query(sql)
+            return try database!.query(sql, binds)
         } catch {
             database?.close()
             database = nil

@@ -133,6 +133,11 @@ let scenarios: [Scenario] = [
         name: SupervisedRowLockScenario.name,
         custom: { SupervisedRowLockScenario.run(postgres: $0, quick: options.quick) },
         fault: { _, _ in throw ChaosError("runs its own flow") }),
+    // Issue 14: reward wait windows close while two daemons are killed again and again.
+    Scenario(
+        name: RewardWindowKillScenario.name,
+        custom: { RewardWindowKillScenario.run(postgres: $0, quick: options.quick) },
+        fault: { _, _ in throw ChaosError("runs its own flow") }),
 ]
 
 func run(_ scenario: Scenario, postgres: PostgresServer) -> ScenarioResult {
