@@ -39,9 +39,11 @@ enum StoreStatements {
     /// Reads the state rows of `keys` and of the decisions `decisionsOf` in binary, locking them
     /// (`FOR UPDATE`, in key order: bytewise, like `StateKey`'s order) when `locking`; without
     /// the lock a write checks each row's version instead. Columns: see `StoredArm.rows(of:)`.
-    static func lockState(keys: [StateKey], decisionsOf decisionIDs: [UUID], locking: Bool = true)
-        -> PostgresStatement
-    {
+    /// - Parameter skipLocked: leave out rows another session has locked (the closing job: a
+    ///   row a held worker locks must not stall closing for everyone else).
+    static func lockState(
+        keys: [StateKey], decisionsOf decisionIDs: [UUID], locking: Bool = true, skipLocked: Bool = false
+    ) -> PostgresStatement {
         let values: [PostgresValue] = [
             .textArray(keys.map(\.userID)), .textArray(keys.map(\.policy)), .textArray(keys.map(\.source)),
             .textArray(keys.map(\.armID)), .uuidArray(decisionIDs),
@@ -57,6 +59,21 @@ enum StoreStatements {
                      ) AS k(user_id, policy, source, arm_id)
                 JOIN bandit_state AS s
                   ON s.user_id = k.user_id AND s.policy = k.policy AND s.source = k.source AND s.arm_id = k.arm_id
+                """, values)
+        }
+        if skipLocked {
+            return PostgresStatement(
+                """
+                SELECT s.ctid, s.user_id, s.policy, s.source, s.arm_id, s.dimension, s.a, s.b, s.n, s.reward_sum,
+                       s.forgetting_ref, s.half_life_s, s.xmin
+                FROM (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                      UNION
+                      SELECT user_id, policy, source, arm_id FROM decisions WHERE decision_id = ANY($5::uuid[])
+                     ) AS k(user_id, policy, source, arm_id)
+                JOIN bandit_state AS s
+                  ON s.user_id = k.user_id AND s.policy = k.policy AND s.source = k.source AND s.arm_id = k.arm_id
+                ORDER BY s.user_id COLLATE "C", s.policy COLLATE "C", s.source COLLATE "C", s.arm_id COLLATE "C"
+                FOR UPDATE OF s SKIP LOCKED
                 """, values)
         }
         return PostgresStatement(

@@ -81,24 +81,42 @@ public final class RewardWindowCloser {
         } while !stop.sleep(configuration.interval)
     }
 
-    /// One sweep over every policy with a window.
+    /// One sweep over every policy with a window. A policy whose slice fails does not keep the
+    /// others from closing; the first failure is thrown once every policy had its turn.
     func sweep(stop: StopSignal) throws(PostgresError) {
+        var firstFailure: PostgresError?
         for policy in configuration.policies.policies where policy.rewardWaitSeconds != nil {
-            while !stop.isRequested {
-                let connection = try connectedDatabase()
-                let closed = try closer.closeDue(
-                    policy: policy, limit: configuration.slice, policies: configuration.policies, on: connection)
-                observer.loopBeat(Self.loop)
-                if closed > 0 {
-                    observer.rewardLoop(closedByDefault: closed, lateCorrected: 0)
-                    logger.debug(
-                        "decisions closed with the default reward",
-                        metadata: [
-                            "policy": "\(policy.name)", "closed": "\(closed)",
-                        ])
+            do throws(PostgresError) {
+                try sweep(policy, stop: stop)
+            } catch {
+                if DatabaseFailure(error) != .conflict {
+                    database?.close()
+                    database = nil
                 }
-                if closed < configuration.slice { break }
+                firstFailure = firstFailure ?? error
             }
+        }
+        if let firstFailure { throw firstFailure }
+    }
+
+    private func sweep(_ policy: PolicyDefinition, stop: StopSignal) throws(PostgresError) {
+        var busy: [UUID] = []
+        while !stop.isRequested {
+            let connection = try connectedDatabase()
+            let slice = try closer.closeDue(
+                policy: policy, limit: configuration.slice, skipping: busy, policies: configuration.policies,
+                on: connection)
+            busy += slice.busy
+            observer.loopBeat(Self.loop)
+            if slice.closed > 0 {
+                observer.rewardLoop(closedByDefault: slice.closed, lateCorrected: 0)
+                logger.debug(
+                    "decisions closed with the default reward",
+                    metadata: ["policy": "\(policy.name)", "closed": "\(slice.closed)", "busy": "\(slice.busy.count)"])
+            }
+            // A short slice was the last. Each full one closed some or found new busy ones (left
+            // out of the next), so the sweep ends.
+            if slice.examined < configuration.slice { break }
         }
     }
 

@@ -96,6 +96,53 @@ struct RewardLoopTests {
         }
     }
 
+    /// A state row locked by another session (here an operator's transaction; in the field a
+    /// worker held on it) leaves only its own decisions open: the closing job skips them, closes
+    /// every other due decision while the feedback consumer holds on that row, and closes them
+    /// once the lock is gone.
+    @Test func aLockedStateRowLeavesOnlyItsDecisionsOpenWhileTheFeedbackConsumerHolds() async throws {
+        try await withPipeline { harness in
+            let workers = try harness.startWorkers(policies: Self.policies, lockTimeout: .milliseconds(300))
+            defer { workers.stop() }
+            let x = EventFactory.features(5, seed: 4)
+            try harness.publish(EventFactory.inlineReward(user: "u1", arm: "locked", features: x))
+            try waitUntil(timeout: .seconds(20)) { try stored(harness, arm: "locked") != nil }
+
+            let locker = try PostgresConnection(conninfo: harness.conninfo)
+            defer { locker.close() }
+            _ = try locker.execute("BEGIN")
+            _ = try locker.query(
+                "SELECT n FROM bandit_state WHERE user_id = 'u1' AND policy = 'linucb_v1' AND arm_id = 'locked' FOR UPDATE"
+            )
+
+            let lockedIDs = (0..<3).map { _ in UUID() }
+            let freeIDs = (0..<7).map { _ in UUID() }
+            try harness.publishAll(
+                lockedIDs.map { Self.decision(id: $0, arm: "locked", features: x, ageSeconds: 3600) }
+                    + freeIDs.map { Self.decision(id: $0, arm: "free", features: x, ageSeconds: 3600) })
+            try waitUntil(timeout: .seconds(20)) { try harness.count("decisions") == 10 }
+            // The feedback consumer holds on the locked row.
+            try harness.publish(EventFactory.inlineReward(user: "u1", arm: "locked", features: x))
+            try waitUntil(timeout: .seconds(20)) {
+                workers.observer.counts.withLock { $0.holds.contains { $0?.kind == .lockTimeout } }
+            }
+
+            harness.startClosers(1, policies: Self.policies, in: workers)  // slices of 3
+            try waitUntil(timeout: .seconds(20)) { workers.observer.counts.withLock { $0.closedByDefault } >= 7 }
+            Thread.sleep(forTimeInterval: 1.5)  // several more sweeps while the row stays locked
+            #expect(workers.observer.counts.withLock { $0.closedByDefault } == 7)
+            for id in freeIDs { #expect(try decisionRow(harness, id).1 == "default") }
+            for id in lockedIDs { #expect(try decisionRow(harness, id).1 == nil) }
+            #expect(try stored(harness, arm: "free")?.statistics.n == 7)
+
+            _ = try locker.execute("ROLLBACK")
+            try waitUntil(timeout: .seconds(30)) { workers.observer.counts.withLock { $0.closedByDefault } == 10 }
+            for id in lockedIDs { #expect(try decisionRow(harness, id).1 == "default") }
+            try waitUntil(timeout: .seconds(30)) { try stored(harness, arm: "locked")?.statistics.n == 5 }
+            #expect(workers.observer.counts.withLock { $0.deadLettered.isEmpty })
+        }
+    }
+
     @Test func aLateRewardCorrectsTheDefaultToWhatAnOnTimeRewardWouldHaveMade() async throws {
         try await withPipeline { harness in
             let workers = try harness.startWorkers(policies: Self.policies)
