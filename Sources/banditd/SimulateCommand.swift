@@ -37,7 +37,9 @@ struct SimulateCommand: ParsableCommand {
     @Flag(
         name: .long,
         help: """
-            A drifting world: halfway through (by event time) the task effects of 4 of the 7 task types rotate among             the models, moving the planted optimum of about half the cells; the answer key holds the optimum after             the change.
+            A drifting world: halfway through (by event time) the task effects of 4 of the 7 task types rotate among \
+            the models, moving the planted optimum of about half the cells; the answer key holds the optimum \
+            after the change.
             """)
     var drift = false
 
