@@ -31,9 +31,9 @@ extension Bench {
 
     // MARK: retention-cost
 
-    /// The headline drain on a ledger of `retentionLedgerRows` rows twice: once with nothing to
-    /// delete, once with `retentionOldShare` of it past the ledger retention while a retention
-    /// run deletes them.
+    /// The headline drain on a ledger of `retentionLedgerRows` rows, `retentionPairs` times each
+    /// way: with nothing to delete, and with `retentionOldShare` of it past the ledger retention
+    /// while a retention run deletes them.
     ///
     /// The job's first run comes 30 s after a daemon starts (`RetentionJob.Configuration`
     /// `firstRunAfter`, then every 600 s; neither is a configuration setting), longer than the
@@ -45,7 +45,7 @@ extension Bench {
     func retentionCost() throws -> RetentionCostResult {
         let rows = options.retentionLedgerRows
         let old = Int((Double(rows) * options.retentionOldShare).rounded())
-        func run(deleting: Bool) throws -> (DrainResult, RetentionCostHooks) {
+        func run(deleting: Bool) throws -> RetentionCostRun {
             let segments =
                 deleting
                 ? [
@@ -59,23 +59,32 @@ extension Bench {
             defer { hooks.stopPeer() }
             let name =
                 deleting
-                ? "drain, headline mix, ledger of \(rows) rows, \(old) past retention, retention deleting"
-                : "drain, headline mix, ledger of \(rows) rows, none past retention"
+                ? "ledger of \(rows) rows, \(old) past retention, retention deleting"
+                : "ledger of \(rows) rows, none past retention"
             let drain = try drain(
                 name: name, mix: .headline, events: options.events, batchSize: options.batchSize, hooks: hooks)
             hooks.stopPeer()
             try hooks.dropDatabase(on: postgres)
-            return (drain, hooks)
+            return RetentionCostRun(
+                deleting: deleting, drain: drain, ledgerRowsRemovedDuringDrain: hooks.oldAtStart - hooks.oldAtEnd,
+                retentionRunningAtDrainEnd: hooks.runningAtEnd, run: hooks.run ?? RetentionRunRecord(),
+                fill: hooks.timing)
         }
-        let (without, _) = try run(deleting: false)
-        let (with, hooks) = try run(deleting: true)
+        var runs: [RetentionCostRun] = []
+        for pair in 0..<options.retentionPairs {
+            let order = pair.isMultiple(of: 2) ? [false, true] : [true, false]
+            for deleting in order { runs.append(try run(deleting: deleting)) }
+        }
+        func mean(_ deleting: Bool) -> Double {
+            let rates = runs.filter { $0.deleting == deleting }.map(\.drain.eventsPerSecond)
+            return rates.reduce(0, +) / Double(max(rates.count, 1))
+        }
         let pacing = Retention(ledgerRetention: Self.ledgerRetention, decisionsRetention: LedgerFill.day * 90)
         return RetentionCostResult(
             ledgerRows: rows, pastRetention: old, sliceRows: pacing.slice,
-            pauseMilliseconds: Int(pacing.pause.seconds * 1000), withoutDeletes: without, withDeletes: with,
-            dropPercent: (1 - with.eventsPerSecond / max(without.eventsPerSecond, 0.001)) * 100,
-            ledgerRowsRemovedDuringDrain: hooks.oldAtStart - hooks.oldAtEnd,
-            retentionRunningAtDrainEnd: hooks.runningAtEnd, run: hooks.run ?? RetentionRunRecord())
+            pauseMilliseconds: Int(pacing.pause.seconds * 1000), runs: runs,
+            meanWithoutDeletes: mean(false), meanWithDeletes: mean(true),
+            dropPercent: (1 - mean(true) / max(mean(false), 0.001)) * 100)
     }
 }
 
@@ -119,6 +128,7 @@ final class RetentionCostHooks: DrainHooks {
     var oldAtEnd = 0
     var runningAtEnd = false
     var run: RetentionRunRecord?
+    var timing = LedgerFill.Timing()
 
     init(bench: Bench, segments: [LedgerFill.Segment], deleting: Bool) {
         self.bench = bench
@@ -128,7 +138,7 @@ final class RetentionCostHooks: DrainHooks {
 
     func prepared(_ stack: DaemonStack) throws {
         databaseName = stack.databaseName
-        _ = try LedgerFill.grow(stack.database, segments: segments)
+        timing = try LedgerFill.grow(stack.database, segments: segments)
         let nats = try NATSServer.start()
         peerNATS = nats
         let environment = DaemonEnvironment.make(

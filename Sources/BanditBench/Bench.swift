@@ -31,6 +31,9 @@ struct BenchOptions {
     /// retention-cost: the pre-grown ledger's size, and the share of it past the ledger retention.
     var retentionLedgerRows = 6_000_000
     var retentionOldShare = 0.5
+    /// retention-cost: pairs of drains, without and with deletes, in the order A B B A A B …
+    /// (so a drift of the machine's load over the runs weighs on both sides alike).
+    var retentionPairs = 2
 
     init(_ arguments: ArraySlice<String>) {
         var iterator = arguments.makeIterator()
@@ -50,6 +53,7 @@ struct BenchOptions {
                 ledgerRows = (iterator.next() ?? "").split(separator: ",").compactMap { Self.count(String($0)) }
             case "--retention-ledger-rows":
                 retentionLedgerRows = Self.count(iterator.next() ?? "") ?? retentionLedgerRows
+            case "--retention-pairs": retentionPairs = max(1, Int(iterator.next() ?? "") ?? retentionPairs)
             case "--retention-old-share":
                 retentionOldShare = Double(iterator.next() ?? "").map { min(max($0, 0), 1) } ?? retentionOldShare
             case "--postgres-setting":
@@ -60,7 +64,8 @@ struct BenchOptions {
                 batchOneEvents = 2000
                 steadySeconds = 5
                 ledgerRows = [0, 1_000_000]
-                retentionLedgerRows = 2_000_000
+                retentionLedgerRows = 4_000_000
+                retentionPairs = 1
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
                 exit(2)
