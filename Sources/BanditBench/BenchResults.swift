@@ -316,7 +316,8 @@ extension BenchResults {
             lines += [
                 "",
                 "retention cost (headline drain on a ledger of \(cost.ledgerRows) rows; slices of \(cost.sliceRows), \(cost.pauseMilliseconds) ms apart; runs in order):",
-                "| run | drain events/s | WAL B/event | retention during the drain |", "|---|---:|---:|---|",
+                "| run | drain events/s | WAL B/event | CPU % PostgreSQL / banditd | retention during the drain |",
+                "|---|---:|---:|---:|---|",
             ]
             for run in cost.runs {
                 let drain = run.drain
@@ -325,11 +326,13 @@ extension BenchResults {
                     run.deleting
                     ? "\(run.ledgerRowsRemovedDuringDrain) rows removed; \(run.retentionRunningAtDrainEnd ? "still deleting at the drain's end" : "ENDED BEFORE the drain did"); retention_runs: \(run.run.outcome), \(run.run.ledgerDeleted) ledger rows, \(run.run.decisionsDeleted) decisions in \(number(run.run.seconds)) s"
                     : "nothing to delete"
-                lines.append("| \(drain.name) | **\(number(drain.eventsPerSecond))** | \(wal) | \(retention) |")
+                let cpu = "\(number(drain.cpuPercent.postgres)) / \(number(drain.cpuPercent.daemon))"
+                lines.append(
+                    "| \(drain.name) | **\(number(drain.eventsPerSecond))** | \(wal) | \(cpu) | \(retention) |")
             }
             let target = cost.dropPercent < 10 ? "within" : "OVER"
             lines.append(
-                "| drop with retention deleting (means: \(number(cost.meanWithoutDeletes)) → \(number(cost.meanWithDeletes)) events/s) | **\(String(format: "%.1f", cost.dropPercent)) %** | | \(target) the 10 % target |"
+                "| drop with retention deleting (means: \(number(cost.meanWithoutDeletes)) → \(number(cost.meanWithDeletes)) events/s) | **\(String(format: "%.1f", cost.dropPercent)) %** | | | \(target) the 10 % target |"
             )
         }
         return lines
