@@ -3,10 +3,6 @@ import Foundation
 import PostgresKit
 import TestServers
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The data lifecycle scenarios (issue 15, CONTRACT section 10): the headline drain on a
 /// pre-grown ledger, and the same drain while the daemon's retention job deletes.
 extension Bench {
