@@ -96,7 +96,7 @@ let package = Package(
         // `make bench`: the daemon against real servers on this machine; numbers, not assertions.
         .executableTarget(
             name: "BanditBench",
-            dependencies: ["BanditCore", "NATSKit", "PostgresKit", "TestServers"]),
+            dependencies: ["BanditCore", "BanditStore", "NATSKit", "PostgresKit", "TestServers"]),
         // `make chaos`: faults while the daemon drains; exactly-once proven from the database.
         .executableTarget(
             name: "BanditChaos",

@@ -23,8 +23,17 @@ struct BenchOptions {
     /// reported numbers use PostgreSQL's durable defaults.
     var postgresSettings: [String: String] = [:]
     var output = "bench/results/latest.json"
-    /// Run only the scenarios whose key contains this (decode, raw, drain, scale-out, cluster, steady).
+    /// Run only the scenarios whose key contains this (decode, raw, drain, scale-out, cluster, steady,
+    /// ledger-growth, retention-cost).
     var only: String?
+    /// ledger-growth: the pre-grown ledger sizes, one headline drain after each.
+    var ledgerRows = [0, 10_000_000, 50_000_000]
+    /// retention-cost: the pre-grown ledger's size, and the share of it past the ledger retention.
+    var retentionLedgerRows = 6_000_000
+    var retentionOldShare = 0.5
+    /// retention-cost: pairs of drains, without and with deletes, in the order A B B A A B …
+    /// (so a drift of the machine's load over the runs weighs on both sides alike).
+    var retentionPairs = 2
 
     init(_ arguments: ArraySlice<String>) {
         var iterator = arguments.makeIterator()
@@ -40,6 +49,13 @@ struct BenchOptions {
             case "--workers": workersPerConsumer = Int(iterator.next() ?? "")
             case "--lanes": applyLanes = Int(iterator.next() ?? "")
             case "--batch": batchSize = Int(iterator.next() ?? "") ?? batchSize
+            case "--ledger-rows":
+                ledgerRows = (iterator.next() ?? "").split(separator: ",").compactMap { Self.count(String($0)) }
+            case "--retention-ledger-rows":
+                retentionLedgerRows = Self.count(iterator.next() ?? "") ?? retentionLedgerRows
+            case "--retention-pairs": retentionPairs = max(1, Int(iterator.next() ?? "") ?? retentionPairs)
+            case "--retention-old-share":
+                retentionOldShare = Double(iterator.next() ?? "").map { min(max($0, 0), 1) } ?? retentionOldShare
             case "--postgres-setting":
                 let pair = (iterator.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
                 if pair.count == 2 { postgresSettings[pair[0]] = pair[1] }
@@ -47,11 +63,21 @@ struct BenchOptions {
                 events = 10_000
                 batchOneEvents = 2000
                 steadySeconds = 5
+                ledgerRows = [0, 1_000_000]
+                retentionLedgerRows = 4_000_000
+                retentionPairs = 1
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
                 exit(2)
             }
         }
+    }
+
+    /// A row count: digits with an optional `k` or `M` suffix (`10M`, `500k`).
+    static func count(_ text: String) -> Int? {
+        let multiplier = text.hasSuffix("M") ? 1_000_000 : text.hasSuffix("k") ? 1000 : 1
+        let digits = multiplier == 1 ? text : String(text.dropLast())
+        return Int(digits).map { $0 * multiplier }
     }
 }
 
@@ -169,20 +195,26 @@ struct Bench {
     /// Publishes a backlog, starts `banditd run`, and measures how fast it drains.
     /// `daemons` daemons share the consumers; `cluster` runs the 3-node cluster of
     /// deploy/nats-cluster.sh with R3 streams instead of one nats-server.
+    /// `hooks` add a scenario's steps around the drain (a pre-grown ledger, a retention run
+    /// under way) without changing the drain itself.
     func drain(
         name: String, mix: Mix, events count: Int, batchSize: Int, daemons: Int = 1, cluster: Bool = false,
-        profile: Bool = false
+        profile: Bool = false, hooks: any DrainHooks = NoDrainHooks()
     ) throws -> DrainResult {
         let stack = try DaemonStack(bench: self, batchSize: batchSize, cluster: cluster)
         defer { stack.stop() }
+        try hooks.prepared(stack)
         let events = EventMix.make(mix, count: count)
         try stack.connection.publishInChunks(events.map(EventMix.outgoing))
         if profile { try stack.resetStatementStatistics() }
+        try hooks.startingDaemons(stack)
+        let before = try stack.databaseCounters()
         let cpuBefore = stack.cpuSeconds(daemons: [])
         let processes = try (0..<daemons).map { try stack.startDaemon(index: $0) }
         let started = ContinuousClock.now
         try waitUntil(timeout: .seconds(1800), poll: .milliseconds(100)) { stack.isDrained() }
         let wall = (ContinuousClock.now - started).seconds
+        try hooks.drained(stack)
         let cpu = stack.cpuSeconds(daemons: processes).minus(cpuBefore)
         var closed: Int?
         if mix == .headlineHalfClosing {
@@ -201,21 +233,27 @@ struct Bench {
         let peakRSS = processes.map { DaemonStack.peakRSSKiB(pid: $0.pid) }.max() ?? 0
         for daemon in processes { daemon.signal(SIGTERM) }
         for daemon in processes { _ = daemon.waitForExit(timeout: .seconds(30)) }
+        // This drain's ledger rows only: a pre-grown ledger's rows were processed before it started.
         let span = try stack.database.query(
             """
             SELECT extract(epoch FROM max(pg_xact_commit_timestamp(xmin)) - min(pg_xact_commit_timestamp(xmin)))::float8,
                    count(*)
-            FROM processed_events
-            """
+            FROM processed_events WHERE processed_at >= $1::timestamptz
+            """, [before.serverTime]
         ).rows[0]
         let seconds = try span.double(0)
         let applied = try span.int(1)
+        let after = try stack.databaseCounters()
         return DrainResult(
             name: name, mix: mix, events: applied, batchSize: batchSize, daemons: daemons, seconds: seconds,
             eventsPerSecond: Double(applied) / max(seconds, 0.001), peakRSSKiB: peakRSS,
             naks: stack.redeliveredCount(), deadLettered: stack.deadLetterCount(), wallSeconds: wall,
             cpuPercent: cpu.percent(of: wall),
-            statements: profile ? try stack.statementStatistics() : [], decisionsClosedByDefault: closed)
+            statements: profile ? try stack.statementStatistics() : [], decisionsClosedByDefault: closed,
+            walBytes: try stack.walBytes(since: before.walPosition),
+            ledgerHeapBlocksRead: after.ledgerHeapBlocksRead - before.ledgerHeapBlocksRead,
+            ledgerIndexBlocksRead: after.ledgerIndexBlocksRead - before.ledgerIndexBlocksRead,
+            ledgerIndexBlocksHit: after.ledgerIndexBlocksHit - before.ledgerIndexBlocksHit)
     }
 
     /// Publishes the headline mix at a steady rate and measures publish→commit latency of every
@@ -287,12 +325,31 @@ struct Bench {
     }
 }
 
+/// Steps a scenario adds around a drain; the drain itself stays the headline's.
+protocol DrainHooks {
+    /// The stack is up (database migrated, streams ensured); nothing is published yet.
+    func prepared(_ stack: DaemonStack) throws
+    /// The backlog is published; the daemons start next.
+    func startingDaemons(_ stack: DaemonStack) throws
+    /// Both consumers are drained; the daemons still run.
+    func drained(_ stack: DaemonStack) throws
+}
+
+extension DrainHooks {
+    func prepared(_ stack: DaemonStack) throws {}
+    func startingDaemons(_ stack: DaemonStack) throws {}
+    func drained(_ stack: DaemonStack) throws {}
+}
+
+struct NoDrainHooks: DrainHooks {}
+
 /// nats-server + a fresh database + `banditd streams ensure` / `migrate`, ready for `banditd run`.
 final class DaemonStack {
     let servers: NATSDeployment
     let connection: NATSConnection
     let database: PostgresConnection
     let directory: TemporaryDirectory
+    let databaseName: String
     let environment: [String: String]
     let healthSocket: String
     let binary: String
@@ -305,6 +362,7 @@ final class DaemonStack {
         servers = try NATSDeployment.start(cluster: useCluster)
         connection = try NATSConnection(options: NATSConnectionOptions(servers: servers.urls))
         let name = try bench.postgres.createDatabase()
+        databaseName = name
         let url = bench.postgres.conninfo(database: name)
         database = try PostgresConnection(conninfo: url)
         _ = try database.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
@@ -338,6 +396,35 @@ final class DaemonStack {
     /// Messages not yet acknowledged on both consumers (pending + ack pending).
     func backlog() -> Int {
         connection.defaultConsumerInfos().reduce(0) { $0 + Int($1.pending) + $1.ackPending }
+    }
+
+    /// The server's clock, WAL position and the ledger's block counters (pg_statio_user_tables:
+    /// "read" is a block not found in shared_buffers, from the OS page cache or the disk).
+    struct DatabaseCounters {
+        var serverTime: String
+        var walPosition: String
+        var ledgerHeapBlocksRead: Int
+        var ledgerIndexBlocksRead: Int
+        var ledgerIndexBlocksHit: Int
+    }
+
+    func databaseCounters() throws -> DatabaseCounters {
+        let row = try database.query(
+            """
+            SELECT clock_timestamp()::text, pg_current_wal_lsn()::text, coalesce(heap_blks_read, 0),
+                   coalesce(idx_blks_read, 0), coalesce(idx_blks_hit, 0)
+            FROM pg_statio_user_tables WHERE relname = 'processed_events'
+            """
+        ).rows[0]
+        return DatabaseCounters(
+            serverTime: try row.string(0), walPosition: try row.string(1), ledgerHeapBlocksRead: try row.int(2),
+            ledgerIndexBlocksRead: try row.int(3), ledgerIndexBlocksHit: try row.int(4))
+    }
+
+    /// WAL written since `position` (by every session: the daemons, and a retention run if one is on).
+    func walBytes(since position: String) throws -> Int {
+        try database.query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint", [position]).rows[0]
+            .int(0)
     }
 
     func resetStatementStatistics() throws {

@@ -22,6 +22,69 @@ struct DrainResult: Codable {
     var statements: [StatementStatistics]
     /// Decisions the closing job closed with the default reward (the closing scenario only).
     var decisionsClosedByDefault: Int?
+    /// WAL written during the drain (all sessions; includes full-page images after checkpoints).
+    var walBytes: Int?
+    /// Ledger blocks not found in shared_buffers (from the OS page cache or the disk), and index
+    /// blocks found there, during the drain (pg_statio_user_tables, all sessions).
+    var ledgerHeapBlocksRead: Int?
+    var ledgerIndexBlocksRead: Int?
+    var ledgerIndexBlocksHit: Int?
+}
+
+/// The ledger's on-disk sizes, and the memory that could hold it, when a drain started.
+struct LedgerSizes: Codable {
+    var tableBytes: Int
+    /// pg_indexes_size: both indexes.
+    var indexesBytes: Int
+    /// pg_total_relation_size: table, indexes, free space and visibility maps.
+    var totalBytes: Int
+    var primaryKeyBytes: Int
+    var processedAtIndexBytes: Int
+    var sharedBuffersBytes: Int
+    var memory: MemoryInfo
+}
+
+struct LedgerGrowthResult: Codable {
+    /// Rows in the ledger before the drain.
+    var ledgerRows: Int
+    var fill: LedgerFill.Timing
+    var sizes: LedgerSizes
+    var drain: DrainResult
+}
+
+/// What `retention_runs` said once the retention run was stopped at the drain's end.
+struct RetentionRunRecord: Codable {
+    var outcome = "none"
+    var ledgerDeleted = 0
+    var decisionsDeleted = 0
+    /// From the run's start (before the backlog was published) to its stop.
+    var seconds: Double?
+}
+
+struct RetentionCostRun: Codable {
+    var deleting: Bool
+    var drain: DrainResult
+    /// Rows past retention at the drain's start minus at its end (0 without deletes).
+    var ledgerRowsRemovedDuringDrain: Int
+    /// The run was still deleting when the backlog was drained (it covered the whole drain).
+    var retentionRunningAtDrainEnd: Bool
+    var run: RetentionRunRecord
+    var fill: LedgerFill.Timing
+}
+
+struct RetentionCostResult: Codable {
+    var ledgerRows: Int
+    /// Rows of the ledger past the ledger retention in the deleting runs.
+    var pastRetention: Int
+    /// The job's pacing (BanditStore `Retention` defaults).
+    var sliceRows: Int
+    var pauseMilliseconds: Int
+    /// In the order they ran.
+    var runs: [RetentionCostRun]
+    var meanWithoutDeletes: Double
+    var meanWithDeletes: Double
+    /// How much slower the drain was with the deletes, in % of the means (issue 15's target: under 10).
+    var dropPercent: Double
 }
 
 struct StatementStatistics: Codable {
@@ -162,6 +225,10 @@ struct BenchResults: Codable {
     /// The same drain on one nats-server (R1) and on the 3-node cluster (R3).
     var clusterComparison: [DrainResult] = []
     var steady: [SteadyResult] = []
+    /// The headline drain on a ledger pre-grown to each size (issue 15: the growth curve).
+    var ledgerGrowth: [LedgerGrowthResult] = []
+    /// The headline drain with and without the retention job deleting old ledger rows.
+    var retentionCost: RetentionCostResult?
 
     func write(to path: String) {
         let encoder = JSONEncoder()
@@ -214,11 +281,60 @@ struct BenchResults: Codable {
                 )
             }
         }
+        lines += ledgerTable(number: number)
         lines.append("")
         let settings = machine.postgresSettings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         lines.append(
             "machine: \(machine.cores) cores; \(machine.natsServer); \(machine.postgres) (\(settings.joined(separator: ", "))); \(machine.date)"
         )
         return lines.joined(separator: "\n")
+    }
+}
+
+extension BenchResults {
+    /// The growth curve and the retention cost, as tables.
+    func ledgerTable(number: (Double?) -> String) -> [String] {
+        func mebibytes(_ bytes: Int) -> String { number(Double(bytes) / 1_048_576) }
+        var lines: [String] = []
+        if !ledgerGrowth.isEmpty {
+            lines += [
+                "", "ledger growth (headline drain after pre-growing processed_events):",
+                "| ledger rows | drain events/s | table MiB | PK MiB | processed_at idx MiB | total MiB | B/row (total) | WAL B/event | ledger idx blocks read / hit | shared_buffers MiB | MemAvailable MiB | page cache MiB | fill s |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            ]
+            for growth in ledgerGrowth {
+                let sizes = growth.sizes
+                let drain = growth.drain
+                let perRow = growth.ledgerRows > 0 ? number(Double(sizes.totalBytes) / Double(growth.ledgerRows)) : "-"
+                let wal = drain.walBytes.map { number(Double($0) / Double(max(drain.events, 1))) } ?? "-"
+                lines.append(
+                    "| \(growth.ledgerRows) | **\(number(drain.eventsPerSecond))** | \(mebibytes(sizes.tableBytes)) | \(mebibytes(sizes.primaryKeyBytes)) | \(mebibytes(sizes.processedAtIndexBytes)) | \(mebibytes(sizes.totalBytes)) | \(perRow) | \(wal) | \(drain.ledgerIndexBlocksRead ?? 0) / \(drain.ledgerIndexBlocksHit ?? 0) | \(mebibytes(sizes.sharedBuffersBytes)) | \(number(Double(sizes.memory.availableKiB) / 1024)) | \(number(Double(sizes.memory.pageCacheKiB) / 1024)) | \(number(growth.fill.totalSeconds)) |"
+                )
+            }
+        }
+        if let cost = retentionCost {
+            lines += [
+                "",
+                "retention cost (headline drain on a ledger of \(cost.ledgerRows) rows; slices of \(cost.sliceRows), \(cost.pauseMilliseconds) ms apart; runs in order):",
+                "| run | drain events/s | WAL B/event | CPU % PostgreSQL / banditd | retention during the drain |",
+                "|---|---:|---:|---:|---|",
+            ]
+            for run in cost.runs {
+                let drain = run.drain
+                let wal = drain.walBytes.map { number(Double($0) / Double(max(drain.events, 1))) } ?? "-"
+                let retention =
+                    run.deleting
+                    ? "\(run.ledgerRowsRemovedDuringDrain) rows removed; \(run.retentionRunningAtDrainEnd ? "still deleting at the drain's end" : "ENDED BEFORE the drain did"); retention_runs: \(run.run.outcome), \(run.run.ledgerDeleted) ledger rows, \(run.run.decisionsDeleted) decisions in \(number(run.run.seconds)) s"
+                    : "nothing to delete"
+                let cpu = "\(number(drain.cpuPercent.postgres)) / \(number(drain.cpuPercent.daemon))"
+                lines.append(
+                    "| \(drain.name) | **\(number(drain.eventsPerSecond))** | \(wal) | \(cpu) | \(retention) |")
+            }
+            let target = cost.dropPercent < 10 ? "within" : "OVER"
+            lines.append(
+                "| drop with retention deleting (means: \(number(cost.meanWithoutDeletes)) → \(number(cost.meanWithDeletes)) events/s) | **\(String(format: "%.1f", cost.dropPercent)) %** | | | \(target) the 10 % target |"
+            )
+        }
+        return lines
     }
 }

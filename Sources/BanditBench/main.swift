@@ -65,6 +65,8 @@ do {
                 name: "3-node NATS cluster, R3 streams", mix: .headline, events: options.events, batchSize: 256,
                 cluster: true))
     }
+    if bench.wants("ledger-growth") { results.ledgerGrowth = try bench.ledgerGrowth() }
+    if bench.wants("retention-cost") { results.retentionCost = try bench.retentionCost() }
 } catch {
     FileHandle.standardError.write(Data("bench failed: \(error)\n".utf8))
     exit(1)
