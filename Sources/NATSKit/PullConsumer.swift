@@ -172,8 +172,10 @@ public final class PullConsumer {
     }
 
     private func sendPullRequest(batch: Int, expiresAt: ContinuousClock.Instant) throws(NATSError) {
-        let expiry = expiresAt - clock.now
-        let id = ledger.issue(batch: batch, expiresAt: expiresAt, connectionEpoch: connection.status.reconnects)
+        let now = clock.now
+        let expiry = expiresAt - now
+        let id = ledger.issue(
+            batch: batch, expiresAt: expiresAt, connectionEpoch: connection.status.reconnects, now: now)
         let request = "{\"batch\":\(batch),\"expires\":\(max(expiry, .milliseconds(1)).natsNanoseconds)}"
         do {
             try connection.publishCore(subject: requestSubject, reply: "\(inbox).\(id)", body: Array(request.utf8))

@@ -61,15 +61,16 @@ struct PullFetch: Sendable {
         now: ContinuousClock.Instant, epoch: Int, connected: Bool, ledger: inout PullRequestLedger
     ) -> Action {
         ledger.prune(now: now, connectionEpoch: epoch)
+        let until = lingerUntil.map { min($0, deadline) } ?? deadline
         switch mode {
         case .fetch(let requestExpiry):
-            if connected, let size = ledger.requestSize(toServe: maxMessages - count) {
+            guard now < until else { return .deliver }  // done: the next fetch asks for more
+            if connected, let size = ledger.requestSize(toServe: maxMessages - count, at: now) {
                 return .sendPullRequest(batch: size, expiresAt: now + requestExpiry)
             }
         case .finish:
             if ledger.open.isEmpty && lingerUntil == nil { return .drainBuffered }
         }
-        let until = lingerUntil.map { min($0, deadline) } ?? deadline
         return now < until ? .wait(until: until) : .deliver
     }
 

@@ -11,6 +11,9 @@ struct PullRequestLedger: Sendable {
         var id: UInt64
         var remaining: Int
         var expiresAt: ContinuousClock.Instant
+        /// Past this instant the request is about to expire: it no longer counts as outstanding
+        /// for the next request, so a new one is open at the server before this one ends.
+        var renewAt: ContinuousClock.Instant
         var connectionEpoch: Int
     }
 
@@ -30,19 +33,33 @@ struct PullRequestLedger: Sendable {
     /// Messages the open requests may still bring.
     var outstanding: Int { open.reduce(0) { $0 + $1.remaining } }
 
+    /// Messages the open requests that are not about to expire may still bring.
+    func outstanding(at now: ContinuousClock.Instant) -> Int {
+        open.reduce(0) { $0 + (now < $1.renewAt ? $1.remaining : 0) }
+    }
+
     /// How many messages a new request should ask for so that `target` can be served, or nil
     /// when enough are already asked for. Refill once less than half the target is outstanding,
-    /// so a steady stream is not cut into many small requests.
-    func requestSize(toServe target: Int) -> Int? {
-        let have = outstanding
+    /// so a steady stream is not cut into many small requests. A request in the last half of its
+    /// life does not count: under a steady trickle a request rarely fills before it expires, and
+    /// nats-server does not always announce that expiry (no 408 after a partial delivery), so
+    /// without a successor already open the consumer would receive nothing until the grace ran
+    /// out (p99 publish→commit 80–90 ms at 2,000 events/s, in stalls of one request's life).
+    func requestSize(toServe target: Int, at now: ContinuousClock.Instant) -> Int? {
+        let have = outstanding(at: now)
         guard target > 0, have * 2 < target else { return nil }
         return target - have
     }
 
-    mutating func issue(batch: Int, expiresAt: ContinuousClock.Instant, connectionEpoch: Int) -> UInt64 {
+    mutating func issue(
+        batch: Int, expiresAt: ContinuousClock.Instant, connectionEpoch: Int, now: ContinuousClock.Instant
+    ) -> UInt64 {
         let id = nextID
         nextID += 1
-        open.append(OpenRequest(id: id, remaining: batch, expiresAt: expiresAt, connectionEpoch: connectionEpoch))
+        open.append(
+            OpenRequest(
+                id: id, remaining: batch, expiresAt: expiresAt, renewAt: now + (expiresAt - now) / 2,
+                connectionEpoch: connectionEpoch))
         return id
     }
 

@@ -17,7 +17,7 @@ import Testing
         #expect(
             machine.next(now: start, epoch: 0, connected: true, ledger: &ledger)
                 == .sendPullRequest(batch: 10, expiresAt: start + .milliseconds(500)))
-        _ = ledger.issue(batch: 10, expiresAt: start + .milliseconds(500), connectionEpoch: 0)
+        _ = ledger.issue(batch: 10, expiresAt: start + .milliseconds(500), connectionEpoch: 0, now: start)
         #expect(
             machine.next(now: start, epoch: 0, connected: true, ledger: &ledger)
                 == .wait(until: start + .milliseconds(500)))
@@ -37,7 +37,7 @@ import Testing
 
     @Test func aMessageStartsTheLingerAndAQuietLingerEndsTheBatchEarly() {
         var ledger = PullRequestLedger()
-        _ = ledger.issue(batch: 10, expiresAt: start + .milliseconds(500), connectionEpoch: 0)
+        _ = ledger.issue(batch: 10, expiresAt: start + .milliseconds(500), connectionEpoch: 0, now: start)
         var machine = fetch(linger: .milliseconds(5))
         let arrival = start + .milliseconds(20)
         #expect(!machine.messageArrived(now: arrival, ledger: &ledger))
@@ -50,7 +50,7 @@ import Testing
 
     @Test func aFullBatchIsDeliveredAtOnce() {
         var ledger = PullRequestLedger()
-        _ = ledger.issue(batch: 3, expiresAt: start + .milliseconds(500), connectionEpoch: 0)
+        _ = ledger.issue(batch: 3, expiresAt: start + .milliseconds(500), connectionEpoch: 0, now: start)
         var machine = fetch(max: 3)
         #expect(!machine.messageArrived(now: start, ledger: &ledger))
         #expect(!machine.messageArrived(now: start, ledger: &ledger))
@@ -59,7 +59,7 @@ import Testing
 
     @Test func aRequestIsRefilledWhenLessThanHalfTheBatchIsOutstanding() {
         var ledger = PullRequestLedger()
-        _ = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0)
+        _ = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0, now: start)
         var machine = fetch()
         for _ in 0..<5 { _ = machine.messageArrived(now: start, ledger: &ledger) }
         // 5 in hand, 5 outstanding: enough asked for the 5 still wanted.
@@ -68,7 +68,7 @@ import Testing
         }
         var small = fetch(max: 20)
         var ledger2 = PullRequestLedger()
-        _ = ledger2.issue(batch: 4, expiresAt: start + .seconds(5), connectionEpoch: 0)
+        _ = ledger2.issue(batch: 4, expiresAt: start + .seconds(5), connectionEpoch: 0, now: start)
         #expect(
             small.next(now: start, epoch: 0, connected: true, ledger: &ledger2)
                 == .sendPullRequest(batch: 16, expiresAt: start + .milliseconds(500)))
@@ -76,7 +76,7 @@ import Testing
 
     @Test func aReconnectForgetsTheRequestsOfTheOldConnectionAndAsksAgain() {
         var ledger = PullRequestLedger()
-        _ = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0)
+        _ = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0, now: start)
         var machine = fetch()
         #expect(
             machine.next(now: start, epoch: 1, connected: true, ledger: &ledger)
@@ -86,7 +86,7 @@ import Testing
 
     @Test func statusAnswersEndTheirRequestOrAreFatal() {
         var ledger = PullRequestLedger()
-        let id = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0)
+        let id = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0, now: start)
         #expect(
             PullFetch.statusArrived(code: 100, description: "Idle Heartbeat", requestID: id, ledger: &ledger)
                 == .heartbeat)
@@ -95,7 +95,7 @@ import Testing
             PullFetch.statusArrived(code: 408, description: "Request Timeout", requestID: id, ledger: &ledger)
                 == .requestEnded)
         #expect(ledger.open.isEmpty)
-        let other = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0)
+        let other = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0, now: start)
         #expect(
             PullFetch.statusArrived(code: 404, description: "No Messages", requestID: other, ledger: &ledger)
                 == .requestEnded)
@@ -111,7 +111,7 @@ import Testing
 
     @Test func finishModeSendsNothingAndDrainsOnceNothingIsOpen() {
         var ledger = PullRequestLedger()
-        _ = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0)
+        _ = ledger.issue(batch: 10, expiresAt: start + .seconds(5), connectionEpoch: 0, now: start)
         var machine = PullFetch(
             maxMessages: .max, deadline: start + .seconds(1), linger: .milliseconds(20), mode: .finish)
         #expect(
@@ -125,17 +125,20 @@ import Testing
                 == .wait(until: start + .milliseconds(20)))
     }
 
-    @Test func anExpiredRequestIsForgottenAfterItsGrace() {
+    @Test func aRequestHalfWayThroughItsLifeGetsASuccessorAndIsForgottenAfterItsGrace() {
         var ledger = PullRequestLedger(grace: .milliseconds(50))
-        _ = ledger.issue(batch: 10, expiresAt: start + .milliseconds(100), connectionEpoch: 0)
+        _ = ledger.issue(batch: 10, expiresAt: start + .milliseconds(100), connectionEpoch: 0, now: start)
         var machine = fetch(wait: .seconds(2))
         if case .sendPullRequest = machine.next(
-            now: start + .milliseconds(120), epoch: 0, connected: true, ledger: &ledger)
+            now: start + .milliseconds(40), epoch: 0, connected: true, ledger: &ledger)
         {
-            Issue.record("asked again inside the grace")
+            Issue.record("asked again while the open request had most of its life ahead")
         }
         #expect(
-            machine.next(now: start + .milliseconds(151), epoch: 0, connected: true, ledger: &ledger)
-                == .sendPullRequest(batch: 10, expiresAt: start + .milliseconds(651)))
+            machine.next(now: start + .milliseconds(60), epoch: 0, connected: true, ledger: &ledger)
+                == .sendPullRequest(batch: 10, expiresAt: start + .milliseconds(560)))
+        #expect(ledger.open.count == 1)  // the caller registers the successor; the first is still open
+        _ = machine.next(now: start + .milliseconds(151), epoch: 0, connected: true, ledger: &ledger)
+        #expect(ledger.open.isEmpty)  // expired and past its grace: forgotten
     }
 }

@@ -41,18 +41,37 @@ struct PullRequestLedgerTests {
 
     @Test func aRequestIsSizedToWhatIsNotYetAskedFor() {
         var ledger = PullRequestLedger()
-        #expect(ledger.requestSize(toServe: 256) == 256)
-        _ = ledger.issue(batch: 256, expiresAt: now + .seconds(1), connectionEpoch: 0)
-        #expect(ledger.requestSize(toServe: 256) == nil)
+        #expect(ledger.requestSize(toServe: 256, at: now) == 256)
+        _ = ledger.issue(batch: 256, expiresAt: now + .seconds(1), connectionEpoch: 0, now: now)
+        #expect(ledger.requestSize(toServe: 256, at: now) == nil)
         for _ in 0..<200 { ledger.delivered() }
         #expect(ledger.outstanding == 56)
-        #expect(ledger.requestSize(toServe: 256) == 200)
+        #expect(ledger.requestSize(toServe: 256, at: now) == 200)
+    }
+
+    /// Under a trickle a request seldom fills before it expires, and the server may end it without
+    /// a 408: its successor goes out once it is half-way through its life, so one is always open.
+    @Test func aRequestInTheLastHalfOfItsLifeNoLongerCountsAndASuccessorIsAskedFor() {
+        var ledger = PullRequestLedger()
+        _ = ledger.issue(batch: 256, expiresAt: now + .milliseconds(100), connectionEpoch: 0, now: now)
+        for _ in 0..<10 { ledger.delivered() }
+        #expect(ledger.requestSize(toServe: 256, at: now + .milliseconds(49)) == nil)
+        #expect(ledger.outstanding(at: now + .milliseconds(49)) == 246)
+        #expect(ledger.outstanding(at: now + .milliseconds(50)) == 0)
+        #expect(ledger.outstanding == 246)  // still open: its messages may still come
+        #expect(ledger.requestSize(toServe: 256, at: now + .milliseconds(50)) == 256)
+        _ = ledger.issue(
+            batch: 256, expiresAt: now + .milliseconds(150), connectionEpoch: 0, now: now + .milliseconds(50))
+        #expect(ledger.requestSize(toServe: 256, at: now + .milliseconds(60)) == nil)
+        // Deliveries still count against the older request first (the server serves in order).
+        ledger.delivered()
+        #expect(ledger.open.map(\.remaining) == [245, 256])
     }
 
     @Test func deliveriesCountAgainstTheOldestRequestFirst() {
         var ledger = PullRequestLedger()
-        let first = ledger.issue(batch: 2, expiresAt: now + .seconds(1), connectionEpoch: 0)
-        let second = ledger.issue(batch: 3, expiresAt: now + .seconds(1), connectionEpoch: 0)
+        let first = ledger.issue(batch: 2, expiresAt: now + .seconds(1), connectionEpoch: 0, now: now)
+        let second = ledger.issue(batch: 3, expiresAt: now + .seconds(1), connectionEpoch: 0, now: now)
         ledger.delivered()
         ledger.delivered()
         #expect(ledger.open.map(\.id) == [second])
@@ -62,7 +81,7 @@ struct PullRequestLedgerTests {
 
     @Test func aStatusEndsItsRequest() {
         var ledger = PullRequestLedger()
-        let id = ledger.issue(batch: 10, expiresAt: now + .seconds(1), connectionEpoch: 0)
+        let id = ledger.issue(batch: 10, expiresAt: now + .seconds(1), connectionEpoch: 0, now: now)
         ledger.ended(id: id)
         #expect(ledger.open.isEmpty)
         #expect(ledger.outstanding == 0)
@@ -70,7 +89,7 @@ struct PullRequestLedgerTests {
 
     @Test func requestsPastExpiryAndGraceAreForgotten() {
         var ledger = PullRequestLedger(grace: .milliseconds(500))
-        _ = ledger.issue(batch: 10, expiresAt: now, connectionEpoch: 0)
+        _ = ledger.issue(batch: 10, expiresAt: now, connectionEpoch: 0, now: now)
         ledger.prune(now: now + .milliseconds(400), connectionEpoch: 0)
         #expect(ledger.open.count == 1)
         ledger.prune(now: now + .milliseconds(600), connectionEpoch: 0)
@@ -79,7 +98,7 @@ struct PullRequestLedgerTests {
 
     @Test func aReconnectForgetsEveryRequestAtOnce() {
         var ledger = PullRequestLedger()
-        _ = ledger.issue(batch: 10, expiresAt: now + .seconds(30), connectionEpoch: 0)
+        _ = ledger.issue(batch: 10, expiresAt: now + .seconds(30), connectionEpoch: 0, now: now)
         ledger.prune(now: now, connectionEpoch: 1)
         #expect(ledger.open.isEmpty)
     }
