@@ -315,7 +315,7 @@ extension BenchResults {
         if let cost = retentionCost {
             lines += [
                 "",
-                "retention cost (headline drain on a ledger of \(cost.ledgerRows) rows; slices of \(cost.sliceRows), \(cost.pauseMilliseconds) ms apart; runs in order):",
+                "retention cost (headline drain on a ledger of \(cost.ledgerRows) rows; slices of \(cost.sliceRows), each followed by a rest of 2× its time, at least \(cost.pauseMilliseconds) ms; runs in order):",
                 "| run | drain events/s | WAL B/event | CPU % PostgreSQL / banditd | retention during the drain |",
                 "|---|---:|---:|---:|---|",
             ]

@@ -11,7 +11,8 @@ import Testing
 @Suite(.postgresServer, .serialized)
 struct RetentionTests {
     static let day: Duration = .seconds(86_400)
-    let retention = Retention(ledgerRetention: day * 14, decisionsRetention: day * 90, slice: 5000, pause: .zero)
+    let retention = Retention(
+        ledgerRetention: day * 14, decisionsRetention: day * 90, slice: 5000, pause: .zero, restFactor: 0)
 
     private func withPipeline(_ body: @escaping @Sendable (PipelineHarness) throws -> Void) async throws {
         let postgres = try PostgresServer.requireCurrent()
@@ -69,6 +70,13 @@ struct RetentionTests {
             // Nothing left to do: a second run deletes nothing.
             #expect(try retention.run(on: database) { true }.ledgerDeleted == 0)
         }
+    }
+
+    @Test func aSliceIsFollowedByTwiceItsOwnTimeAndAtLeastThePause() {
+        let pacing = Retention(ledgerRetention: Self.day, decisionsRetention: Self.day)
+        #expect(pacing.rest(after: .milliseconds(10)) == .milliseconds(200))
+        #expect(pacing.rest(after: .milliseconds(100)) == .milliseconds(200))
+        #expect(pacing.rest(after: .milliseconds(150)) == .milliseconds(300))
     }
 
     @Test func onlyOneDaemonRunsRetentionAtATime() async throws {
