@@ -126,6 +126,8 @@ final class ApplyLane {
         _ items: [BatchItem], messages: [JetStreamMessage], stop: StopSignal
     ) -> [ApplyOutcome]? {
         var hold = OutageHold(policy: holdPolicy, start: .now)
+        var toldFetcher = false
+        defer { if toldFetcher { handoff.isHolding = false } }
         while true {
             do {
                 let connection = try connectedDatabase()
@@ -145,6 +147,10 @@ final class ApplyLane {
                 case .giveUp:
                     return items.map { _ in .retryLater(detail: "serialization conflicts: \(error)") }
                 case .hold(let wait, let keepAlive, let reconnect, let log):
+                    if !toldFetcher {
+                        handoff.isHolding = true  // the fetcher stops waiting for this lane's room
+                        toldFetcher = true
+                    }
                     if reconnect {
                         database?.close()
                         database = nil

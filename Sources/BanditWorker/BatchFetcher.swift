@@ -5,8 +5,9 @@ import NATSKit
 
 /// A worker's fetch side, on a thread of its own: pulls a batch, decodes it and hands each apply
 /// lane its users' part (`ApplyLanes`), then pulls the next while the lanes commit. Waits until
-/// every lane has room before it fetches, so it holds no batch of its own; messages an open pull
-/// request delivers while it waits are taken and kept alive (`+WPI`) until there is room.
+/// every lane has room before it fetches, so in normal operation it holds no batch of its own.
+/// A lane that holds a batch through an outage is not waited for: its users' parts wait in a
+/// `LaneBacklog` (kept alive with `+WPI`, at most a fetch's worth) and the other lanes go on.
 ///
 /// `@unchecked Sendable`: it is built on the worker's thread (binding the consumer reports a
 /// missing consumer at start) and from then on used only by the fetch thread that `run` starts;
@@ -47,38 +48,54 @@ final class BatchFetcher: @unchecked Sendable {
             observer.loopEnded(loop)
         }
         let lanes = ApplyLanes(count: handoffs.count)
-        func handOver(_ messages: [JetStreamMessage]) {
-            for (lane, part) in lanes.split(decode(messages)) { handoffs[lane].put(part) }
+        let laneBatchSize = max(1, batchSize / handoffs.count)
+        var backlog = LaneBacklog(lanes: handoffs.count)
+        // A part goes straight to its lane if the lane has room and none of its parts waits
+        // before it (one user's messages apply in fetch order); otherwise it waits in the backlog.
+        func route(_ messages: [JetStreamMessage]) {
+            guard !messages.isEmpty else { return }
+            for (lane, part) in lanes.split(decode(messages))
+            where backlog.hasParts(for: lane) || !handoffs[lane].tryPut(part) {
+                backlog.append(part, for: lane)
+            }
         }
-        var waiting: [JetStreamMessage] = []
+        func handOverBacklog() {
+            for lane in backlog.waitingLanes {
+                while let batch = backlog.takeBatch(for: lane, limit: laneBatchSize) {
+                    guard handoffs[lane].tryPut(batch) else {
+                        backlog.putBack(batch, for: lane)
+                        break
+                    }
+                }
+            }
+        }
         var lastKeepAlive = ContinuousClock.now
         var backoff = Backoff()
         while !stop.isRequested {
             observer.loopBeat(loop)
-            guard BatchHandoff.waitForSpace(in: handoffs, timeout: .seconds(1)) else {
-                if stop.isRequested { break }
-                // The apply side is busy or holding: take what open pulls deliver meanwhile and keep
-                // it alive, or its ack wait would spend a delivery.
-                waiting += (try? consumer.takeDelivered()) ?? []
-                if !waiting.isEmpty && ContinuousClock.now - lastKeepAlive >= keepAliveInterval {
-                    for message in waiting { try? nats.inProgress(message) }
-                    lastKeepAlive = ContinuousClock.now
-                }
-                continue
+            handOverBacklog()
+            // What waits here must be kept alive (`+WPI`), or its ack wait would spend a delivery.
+            if backlog.isEmpty {
+                lastKeepAlive = .now
+            } else if ContinuousClock.now - lastKeepAlive >= keepAliveInterval {
+                for message in backlog.messages { try? nats.inProgress(message) }
+                lastKeepAlive = .now
             }
-            if !waiting.isEmpty {
-                let next = Array(waiting.prefix(batchSize))
-                waiting.removeFirst(next.count)
-                handOver(next)
+            // Fetch once every lane that is not holding has room, so that in normal operation the
+            // fetcher keeps nothing of its own; a holding lane's parts wait in the backlog, up to
+            // a fetch's worth, and then the fetcher waits for that lane too.
+            let full = backlog.count >= batchSize
+            let waitFor = full ? backlog.waitingLanes.map { handoffs[$0] } : handoffs.filter { !$0.isHolding }
+            guard BatchHandoff.waitForSpace(in: waitFor, timeout: .seconds(1)), !full else {
+                if stop.isRequested { break }
+                // Take what open pulls deliver meanwhile (kept alive above while it waits).
+                route((try? consumer.takeDelivered()) ?? [])
                 continue
             }
             do {
                 let messages = try consumer.fetch(maxMessages: batchSize, maxWait: maxWait)
                 backoff = Backoff()
-                if !messages.isEmpty {
-                    handOver(messages)
-                    lastKeepAlive = ContinuousClock.now
-                }
+                route(messages)
             } catch {
                 // A 409 such as "Consumer Deleted" needs a restart (which re-creates the
                 // consumer); anything else (disconnected, no responders) passes.
@@ -93,12 +110,11 @@ final class BatchFetcher: @unchecked Sendable {
                 _ = stop.sleep(delay)
             }
         }
-        // Shutdown: what the open pull requests still deliver is settled too.
-        waiting += (try? consumer.finish(maxWait: maxWait + .milliseconds(500))) ?? []
-        while !waiting.isEmpty {
-            let next = Array(waiting.prefix(batchSize))
-            waiting.removeFirst(next.count)
-            handOver(next)
+        // Shutdown: what waits and what the open pull requests still deliver is settled too.
+        let delivered = (try? consumer.finish(maxWait: maxWait + .milliseconds(500))) ?? []
+        for (lane, part) in lanes.split(decode(delivered)) { backlog.append(part, for: lane) }
+        for lane in backlog.waitingLanes {
+            while let batch = backlog.takeBatch(for: lane, limit: laneBatchSize) { handoffs[lane].put(batch) }
         }
         consumer.close()
     }

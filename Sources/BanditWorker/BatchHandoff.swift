@@ -23,6 +23,7 @@ final class BatchHandoff: Sendable {
         var queue: [FetchedBatch] = []
         var producing = true
         var consuming = true
+        var holding = false
     }
 
     private let capacity: Int
@@ -55,6 +56,33 @@ final class BatchHandoff: Sendable {
             let remaining = max(.zero, deadline - ContinuousClock.now)
             guard handoff.waitForSpace(timeout: remaining) else { return false }
         }
+        return true
+    }
+
+    /// Set by the apply side while it holds a batch through an outage: the fetch side then no
+    /// longer waits for this lane's room before it fetches (it keeps this lane's parts in its
+    /// `LaneBacklog`), so one held lane does not stop the others.
+    var isHolding: Bool {
+        get {
+            condition.lock()
+            defer { condition.unlock() }
+            return state.holding
+        }
+        set {
+            condition.lock()
+            state.holding = newValue
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Puts a batch if there is room now; false if the queue is full.
+    func tryPut(_ batch: FetchedBatch) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard state.queue.count < capacity else { return false }
+        state.queue.append(batch)
+        condition.broadcast()
         return true
     }
 

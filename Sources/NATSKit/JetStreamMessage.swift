@@ -62,6 +62,17 @@ public struct JetStreamMessage: Sendable {
     /// Where acks go; opaque to callers, used by `NATSConnection.ack` and friends.
     public let ackSubject: String
 
+    /// A message as a consumer would deliver it; nil unless `ackSubject` is a JetStream ack
+    /// subject. (For tools and tests; the pull consumer builds them from what it receives.)
+    public init?(subject: String, headers: NATSHeaders = NATSHeaders(), body: [UInt8], ackSubject: String) {
+        guard let metadata = Metadata(ackSubject: ackSubject) else { return nil }
+        self.subject = subject
+        self.headers = headers
+        self.body = body
+        self.metadata = metadata
+        self.ackSubject = ackSubject
+    }
+
     init?(_ message: NATSMessage) {
         guard let reply = message.replySubject, let metadata = Metadata(ackSubject: reply) else { return nil }
         subject = message.subject
