@@ -33,11 +33,12 @@ extension Bench {
     ///
     /// The job's first run comes 30 s after a daemon starts (`RetentionJob.Configuration`
     /// `firstRunAfter`, then every 600 s; neither is a configuration setting), longer than the
-    /// drain. So a second daemon — on the same database, with its own empty nats-server, as a
-    /// second daemon of a fleet would be — is started first; once its run is under way (or, with
-    /// nothing to delete, done) the backlog is published and the drain runs exactly as the
-    /// headline's. The draining daemon's own run, if the drain outlasts its first 30 s, finds the
-    /// lock held and skips: the job is single-flight across daemons.
+    /// drain. So a second daemon — on the same database and the same NATS consumers, a second
+    /// daemon of a fleet — is started first; once its run is under way (or, with nothing to
+    /// delete, done) the backlog is published and both daemons drain it; the run yields to the
+    /// backlog it sees (`ConsumerBacklog`). Both ways have the same two daemons, so they compare;
+    /// the rate is not the headline's one-daemon rate. The draining daemon's own run, if the drain
+    /// outlasts its first 30 s, finds the lock held and skips: the job is single-flight.
     func retentionCost() throws -> RetentionCostResult {
         let rows = options.retentionLedgerRows
         let old = Int((Double(rows) * options.retentionOldShare).rounded())
@@ -78,7 +79,8 @@ extension Bench {
         let pacing = Retention(ledgerRetention: Self.ledgerRetention, decisionsRetention: LedgerFill.day * 90)
         return RetentionCostResult(
             ledgerRows: rows, pastRetention: old, sliceRows: pacing.slice,
-            pauseMilliseconds: Int(pacing.pause.seconds * 1000), runs: runs,
+            pauseMilliseconds: Int(pacing.pause.seconds * 1000),
+            backlogPauseMilliseconds: Int(pacing.backlogPause.seconds * 1000), runs: runs,
             meanWithoutDeletes: mean(false), meanWithDeletes: mean(true),
             dropPercent: (1 - mean(true) / max(mean(false), 0.001)) * 100)
     }
@@ -118,7 +120,6 @@ final class RetentionCostHooks: DrainHooks {
     let segments: [LedgerFill.Segment]
     let deleting: Bool
     var peer: ChildProcess?
-    var peerNATS: NATSServer?
     var databaseName: String?
     var oldAtStart = 0
     var oldAtEnd = 0
@@ -135,10 +136,10 @@ final class RetentionCostHooks: DrainHooks {
     func prepared(_ stack: DaemonStack) throws {
         databaseName = stack.databaseName
         timing = try LedgerFill.grow(stack.database, segments: segments)
-        let nats = try NATSServer.start()
-        peerNATS = nats
+        // The peer shares the stack's NATS and consumers, as a second daemon of a fleet does: it
+        // sees the backlog (and yields to it) and takes its share of the drain.
         let environment = DaemonEnvironment.make(
-            natsURLs: [nats.url], databaseURL: stack.environment["DATABASE_URL"] ?? "",
+            natsURLs: [stack.environment["NATS_URL"] ?? ""], databaseURL: stack.environment["DATABASE_URL"] ?? "",
             ["BANDITD_HEALTH_SOCKET": stack.directory.appending("peer-health.sock"), "LOG_LEVEL": "info"])
         let log = stack.directory.appending("peer.log")
         try DaemonEnvironment.prepare(binary: bench.daemonBinary, environment: environment, logFile: log)
@@ -177,8 +178,6 @@ final class RetentionCostHooks: DrainHooks {
     func stopPeer() {
         peer?.stop(timeout: .seconds(30))
         peer = nil
-        peerNATS?.stop()
-        peerNATS = nil
     }
 
     func dropDatabase(on postgres: PostgresServer) throws {

@@ -79,6 +79,7 @@ struct RetentionCostResult: Codable {
     /// The job's pacing (BanditStore `Retention` defaults).
     var sliceRows: Int
     var pauseMilliseconds: Int
+    var backlogPauseMilliseconds: Int
     /// In the order they ran.
     var runs: [RetentionCostRun]
     var meanWithoutDeletes: Double
@@ -315,7 +316,7 @@ extension BenchResults {
         if let cost = retentionCost {
             lines += [
                 "",
-                "retention cost (headline drain on a ledger of \(cost.ledgerRows) rows; slices of \(cost.sliceRows), each followed by a rest of 2× its time, at least \(cost.pauseMilliseconds) ms; runs in order):",
+                "retention cost (headline drain by two daemons on a ledger of \(cost.ledgerRows) rows, one daemon's retention run deleting beside it; slices of \(cost.sliceRows), each followed by a rest of 2× its time, at least \(cost.pauseMilliseconds) ms, and while a backlog drains 20× its time, at least \(cost.backlogPauseMilliseconds) ms; runs in order):",
                 "| run | drain events/s | WAL B/event | CPU % PostgreSQL / banditd | retention during the drain |",
                 "|---|---:|---:|---:|---|",
             ]

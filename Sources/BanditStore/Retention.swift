@@ -28,9 +28,12 @@ public struct RetentionReport: Sendable, Equatable {
 /// own short transaction, followed by a pause of at least `pause` (at most 25,000 rows/s with
 /// the defaults, over 2 billion a day: more than this box can ingest) and at least `restFactor`
 /// × the slice's own time (at most a third of one backend's time on a slow disk), so the
-/// drain's transactions are never queued behind the deletes. Measured in `make bench`
-/// (retention-cost): with a fixed 50 ms pause the deletes ran at ~70,000 rows/s and the drain
-/// beside them lost 15–25 % in two runs (−1.4 % in a third).
+/// drain's transactions are never queued behind the deletes. While the workers drain a backlog
+/// (`backlogged()`), deleting competes with the drain for the same cores, and the job yields
+/// like autovacuum's cost delay: the rest is at least `backlogPause` and `backlogRestFactor` ×
+/// the slice (at most 2,500 rows/s with the defaults); once the backlog is gone it goes on at
+/// full pace. Measured in `make bench` (retention-cost): with a fixed 50 ms pause the deletes ran
+/// at ~70,000 rows/s and the drain beside them lost 15–25 % in two runs (−1.4 % in a third).
 public struct Retention: Sendable {
     /// "banditd" + 1 in ASCII: the retention job's advisory lock (the migrator's is "banditd").
     public static let advisoryLockKey: Int64 = 0x62_61_6e_64_69_74_65
@@ -40,27 +43,43 @@ public struct Retention: Sendable {
     public var slice: Int
     public var pause: Duration
     public var restFactor: Double
+    public var backlogPause: Duration
+    public var backlogRestFactor: Double
 
     public init(
         ledgerRetention: Duration, decisionsRetention: Duration, slice: Int = 5000,
-        pause: Duration = .milliseconds(200),
-        restFactor: Double = 2
+        pause: Duration = .milliseconds(200), restFactor: Double = 2,
+        backlogPause: Duration = .seconds(2), backlogRestFactor: Double = 20
     ) {
         self.ledgerRetention = ledgerRetention
         self.decisionsRetention = decisionsRetention
         self.slice = slice
         self.pause = pause
         self.restFactor = restFactor
+        self.backlogPause = backlogPause
+        self.backlogRestFactor = backlogRestFactor
     }
 
-    /// The rest after a slice that took `sliceTime`.
-    public func rest(after sliceTime: Duration) -> Duration {
-        max(pause, sliceTime * restFactor)
+    /// The rest after a slice that took `sliceTime`, longer while a backlog drains.
+    public func rest(after sliceTime: Duration, backlogged: Bool = false) -> Duration {
+        backlogged ? max(backlogPause, sliceTime * backlogRestFactor) : max(pause, sliceTime * restFactor)
     }
 
     /// One run: both deletions, slice after slice, while `keepGoing()` (the job's stop and
-    /// watchdog beat). Records the run in `retention_runs`.
-    public func run(on connection: PostgresConnection, keepGoing: () -> Bool) throws(PostgresError) -> RetentionReport {
+    /// watchdog beat; also asked every 250 ms of a rest). `backlogged()` is asked after each
+    /// slice. Records the run in `retention_runs`.
+    public func run(
+        on connection: PostgresConnection, backlogged: () -> Bool = { false }, keepGoing: () -> Bool
+    ) throws(PostgresError) -> RetentionReport {
+        /// Rests after a slice; false if `keepGoing()` said stop meanwhile.
+        func restAfterSlice(startedAt started: ContinuousClock.Instant) -> Bool {
+            let until = ContinuousClock.now + self.rest(after: ContinuousClock.now - started, backlogged: backlogged())
+            while ContinuousClock.now < until {
+                guard keepGoing() else { return false }
+                Thread.sleep(forTimeInterval: min(0.25, (until - ContinuousClock.now).seconds))
+            }
+            return true
+        }
         var report = RetentionReport()
         let locked = try connection.query(
             "SELECT pg_try_advisory_lock($1)", values: [.int64(Self.advisoryLockKey)])
@@ -85,8 +104,7 @@ public struct Retention: Sendable {
                     """, values: [.double(ledgerRetention.seconds), .int64(Int64(slice))]
                 ).affectedRows
                 report.ledgerDeleted += deleted
-                if deleted < slice { break }
-                Thread.sleep(forTimeInterval: rest(after: ContinuousClock.now - started).seconds)
+                if deleted < slice || !restAfterSlice(startedAt: started) { break }
             }
             while keepGoing() {
                 let started = ContinuousClock.now
@@ -100,8 +118,7 @@ public struct Retention: Sendable {
                     """, values: [.double(decisionsRetention.seconds), .int64(Int64(slice))]
                 ).affectedRows
                 report.decisionsDeleted += deleted
-                if deleted < slice { break }
-                Thread.sleep(forTimeInterval: rest(after: ContinuousClock.now - started).seconds)
+                if deleted < slice || !restAfterSlice(startedAt: started) { break }
             }
             try record(report, outcome: keepGoing() ? "ok" : "interrupted", on: connection)
         } catch {

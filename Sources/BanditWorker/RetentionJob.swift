@@ -15,16 +15,21 @@ public final class RetentionJob {
         /// try at the same moment).
         public var firstRunAfter: Duration
         public var statementTimeout: Duration
+        /// True while the workers drain a backlog: the run then rests longer between slices
+        /// (`Retention.backlogPause`), leaving the cores to the drain.
+        public var backlogged: @Sendable () -> Bool
 
         public init(
             databaseURL: String, retention: Retention, interval: Duration = .seconds(600),
-            firstRunAfter: Duration = .seconds(30), statementTimeout: Duration = .seconds(10)
+            firstRunAfter: Duration = .seconds(30), statementTimeout: Duration = .seconds(10),
+            backlogged: @escaping @Sendable () -> Bool = { false }
         ) {
             self.databaseURL = databaseURL
             self.retention = retention
             self.interval = interval
             self.firstRunAfter = firstRunAfter
             self.statementTimeout = statementTimeout
+            self.backlogged = backlogged
         }
     }
 
@@ -61,7 +66,7 @@ public final class RetentionJob {
             let started = ContinuousClock.now
             do {
                 let connection = try connectedDatabase()
-                let report = try configuration.retention.run(on: connection) {
+                let report = try configuration.retention.run(on: connection, backlogged: configuration.backlogged) {
                     observer.loopBeat(Self.loop)
                     return !stop.isRequested
                 }

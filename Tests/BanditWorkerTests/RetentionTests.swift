@@ -79,6 +79,68 @@ struct RetentionTests {
         #expect(pacing.rest(after: .milliseconds(150)) == .milliseconds(300))
     }
 
+    @Test func whileABacklogDrainsTheRestIsLongerLikeAutovacuumsCostDelay() {
+        let pacing = Retention(ledgerRetention: Self.day, decisionsRetention: Self.day)
+        #expect(pacing.rest(after: .milliseconds(10), backlogged: true) == .seconds(2))
+        #expect(pacing.rest(after: .milliseconds(150), backlogged: true) == .seconds(3))
+        #expect(pacing.rest(after: .milliseconds(150), backlogged: false) == .milliseconds(300))
+    }
+
+    @Test func theConsumerBacklogIsAnyConsumerPendingAboveTheThreshold() {
+        let backlog = ConsumerBacklog(threshold: 512)
+        #expect(!backlog.isDraining)
+        backlog.record(.signals, pending: 512)
+        #expect(!backlog.isDraining)
+        backlog.record(.feedback, pending: 513)
+        #expect(backlog.isDraining)
+        backlog.record(.feedback, pending: 0)
+        #expect(!backlog.isDraining)
+    }
+
+    /// Each slice's rest asks whether a backlog drains; while one does, the rest is the backlog
+    /// pause; a stop asked for during a rest ends the run there, recorded as interrupted.
+    @Test func aRunAsksForTheBacklogAfterEachSliceAndAStopEndsItDuringARest() async throws {
+        try await withPipeline { harness in
+            let database = try PostgresConnection(conninfo: harness.conninfo)
+            try database.query(
+                """
+                INSERT INTO processed_events (event_id, subject, stream, stream_seq, processed_at)
+                SELECT gen_random_uuid(), 'feedback.reward', 'FEEDBACK', g, now() - interval '15 days'
+                FROM generate_series(1, 3000) AS g
+                """)
+            var yielding = Retention(
+                ledgerRetention: Self.day * 14, decisionsRetention: Self.day * 90, slice: 1000, pause: .zero,
+                restFactor: 0, backlogPause: .milliseconds(300), backlogRestFactor: 0)
+            var asked = 0
+            let started = ContinuousClock.now
+            let report = try yielding.run(
+                on: database,
+                backlogged: {
+                    asked += 1
+                    return true
+                }
+            ) { true }
+            #expect(report.ledgerDeleted == 3000)
+            #expect(asked == 3)  // after each full slice; the fourth found nothing left
+            #expect(ContinuousClock.now - started >= .milliseconds(900))
+
+            try database.query(
+                """
+                INSERT INTO processed_events (event_id, subject, stream, stream_seq, processed_at)
+                SELECT gen_random_uuid(), 'feedback.reward', 'FEEDBACK', g, now() - interval '15 days'
+                FROM generate_series(1, 3000) AS g
+                """)
+            yielding.backlogPause = .seconds(600)
+            var calls = 0
+            let interrupted = try yielding.run(on: database, backlogged: { true }) {
+                calls += 1
+                return calls < 3  // the slice's check, one in the rest, then stop
+            }
+            #expect(interrupted.ledgerDeleted == 1000)
+            #expect(try LedgerStatus.read(on: database).lastRunOutcome == "interrupted")
+        }
+    }
+
     @Test func onlyOneDaemonRunsRetentionAtATime() async throws {
         try await withPipeline { harness in
             let holder = try PostgresConnection(conninfo: harness.conninfo)

@@ -41,9 +41,15 @@ struct PipelineService: Service, CustomStringConvertible {
         let decoder = EventDecoder(
             policies: configuration.policies, maxPayloadBytes: configuration.processing.maxPayloadBytes)
         let (nats, observer, logger, health) = (connected.nats, observer, logger, observer.health)
+        // A backlog: more pending on a consumer than one round of this daemon's fetches takes.
+        let processing = configuration.processing
+        let backlog = ConsumerBacklog(
+            threshold: UInt64(processing.batchSize * processing.applyLanes * processing.workersPerConsumer))
         var services: [any Service] = [
             DatabaseProbe(databaseURL: database, observer: observer, logger: logger).service,
-            ConsumerInfoPoll(nats: nats, consumers: connected.topology.consumers, observer: observer).service,
+            ConsumerInfoPoll(
+                nats: nats, consumers: connected.topology.consumers, observer: observer, backlog: backlog
+            ).service,
         ]
 
         // Parked rewards: joined when their decision lands, dead-lettered when their wait is over.
@@ -73,7 +79,8 @@ struct PipelineService: Service, CustomStringConvertible {
             databaseURL: database,
             retention: Retention(
                 ledgerRetention: configuration.lifecycle.ledgerRetention,
-                decisionsRetention: configuration.lifecycle.decisionsRetention))
+                decisionsRetention: configuration.lifecycle.decisionsRetention),
+            backlogged: { backlog.isDraining })
         services.append(
             job(RetentionJob.loop) { stop in
                 RetentionJob(configuration: retention, observer: observer, logger: logger).run(stop: stop)
