@@ -125,7 +125,8 @@ public final class PullConsumer {
         while true {
             let now = clock.now
             switch fetch.next(
-                now: now, epoch: connection.status.reconnects, connected: connection.isConnected, ledger: &ledger)
+                now: now, epoch: connection.status.reconnects, connected: connection.isConnected,
+                buffered: Self.buffered(sub), ledger: &ledger)
             {
             case .sendPullRequest(let size, let expiresAt):
                 try sendPullRequest(batch: size, expiresAt: expiresAt)
@@ -155,6 +156,14 @@ public final class PullConsumer {
                 }
             }
         }
+    }
+
+    /// Messages delivered to the subscription and not yet taken (0 if cnats cannot say).
+    private static func buffered(_ sub: OpaquePointer) -> Int {
+        var messages: Int32 = 0
+        var bytes: Int32 = 0
+        guard natsSubscription_GetPending(sub, &messages, &bytes) == NATS_OK else { return 0 }
+        return Int(messages)
     }
 
     private func drainBuffered(

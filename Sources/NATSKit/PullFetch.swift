@@ -56,16 +56,17 @@ struct PullFetch: Sendable {
     /// The next step at `now`. `ledger` is pruned of expired requests and of requests of an
     /// earlier connection (`epoch`); a request goes out only while `connected` (cnats would
     /// send a request buffered during a disconnect after reconnecting, to a server that no
-    /// longer knows it).
+    /// longer knows it), and asks only for what `buffered` (delivered to the client, not yet
+    /// taken) and the open requests will not bring.
     mutating func next(
-        now: ContinuousClock.Instant, epoch: Int, connected: Bool, ledger: inout PullRequestLedger
+        now: ContinuousClock.Instant, epoch: Int, connected: Bool, buffered: Int = 0, ledger: inout PullRequestLedger
     ) -> Action {
         ledger.prune(now: now, connectionEpoch: epoch)
         let until = lingerUntil.map { min($0, deadline) } ?? deadline
         switch mode {
         case .fetch(let requestExpiry):
             guard now < until else { return .deliver }  // done: the next fetch asks for more
-            if connected, let size = ledger.requestSize(toServe: maxMessages - count, at: now) {
+            if connected, let size = ledger.requestSize(toServe: maxMessages - count, at: now, buffered: buffered) {
                 return .sendPullRequest(batch: size, expiresAt: now + requestExpiry)
             }
         case .finish:

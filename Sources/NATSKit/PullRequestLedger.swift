@@ -45,8 +45,15 @@ struct PullRequestLedger: Sendable {
     /// nats-server does not always announce that expiry (no 408 after a partial delivery), so
     /// without a successor already open the consumer would receive nothing until the grace ran
     /// out (p99 publish→commit 80–90 ms at 2,000 events/s, in stalls of one request's life).
-    func requestSize(toServe target: Int, at now: ContinuousClock.Instant) -> Int? {
-        let have = outstanding(at: now)
+    ///
+    /// `buffered` is what the client already holds, delivered but not yet taken (a request that
+    /// expired or was pruned while the worker was busy may have delivered all of its messages
+    /// there). It counts as had: without it every fetch after a busy spell asked for a full batch
+    /// on top of a full buffer, and the buffer grew up to max_ack_pending (19 MiB of messages in
+    /// a 4-lane drain under a heap profiler). It may count a message twice (buffered, and still in
+    /// an open request's remaining), which only makes the next request smaller.
+    func requestSize(toServe target: Int, at now: ContinuousClock.Instant, buffered: Int = 0) -> Int? {
+        let have = outstanding(at: now) + max(0, buffered)
         guard target > 0, have * 2 < target else { return nil }
         return target - have
     }

@@ -49,6 +49,26 @@ struct PullRequestLedgerTests {
         #expect(ledger.requestSize(toServe: 256, at: now) == 200)
     }
 
+    /// What the client already holds (delivered, not yet taken) counts as had: a busy worker's
+    /// next fetch does not ask for a full batch on top of a full buffer.
+    @Test func messagesAlreadyBufferedInTheClientAreNotAskedForAgain() {
+        let ledger = PullRequestLedger()
+        #expect(ledger.requestSize(toServe: 2048, at: now, buffered: 2048) == nil)
+        #expect(ledger.requestSize(toServe: 2048, at: now, buffered: 1025) == nil)
+        #expect(ledger.requestSize(toServe: 2048, at: now, buffered: 1000) == 1048)
+        #expect(ledger.requestSize(toServe: 2048, at: now, buffered: -1) == 2048)
+        var fetch = PullFetch(
+            maxMessages: 2048, deadline: now + .milliseconds(100), linger: .milliseconds(1),
+            mode: .fetch(requestExpiry: .milliseconds(100)))
+        var open = PullRequestLedger()
+        #expect(
+            fetch.next(now: now, epoch: 0, connected: true, buffered: 3000, ledger: &open)
+                == .wait(until: now + .milliseconds(100)))
+        #expect(
+            fetch.next(now: now, epoch: 0, connected: true, buffered: 48, ledger: &open)
+                == .sendPullRequest(batch: 2000, expiresAt: now + .milliseconds(100)))
+    }
+
     /// Under a trickle a request seldom fills before it expires, and the server may end it without
     /// a 408: its successor goes out once it is half-way through its life, so one is always open.
     @Test func aRequestInTheLastHalfOfItsLifeNoLongerCountsAndASuccessorIsAskedFor() {
