@@ -23,6 +23,8 @@ let package = Package(
             pkgConfig: "libnats",
             providers: [.apt(["libnats-dev"])]
         ),
+        // glibc's mallopt, for the daemon's allocator tuning (no library to link).
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CLibPQ",
             pkgConfig: "libpq",
@@ -57,7 +59,7 @@ let package = Package(
         .target(
             name: "BanditOperations",
             dependencies: [
-                "BanditCore",
+                "BanditCore", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
@@ -96,7 +98,7 @@ let package = Package(
         // `make bench`: the daemon against real servers on this machine; numbers, not assertions.
         .executableTarget(
             name: "BanditBench",
-            dependencies: ["BanditCore", "BanditStore", "NATSKit", "PostgresKit", "TestServers"]),
+            dependencies: ["BanditConfig", "BanditCore", "BanditStore", "NATSKit", "PostgresKit", "TestServers"]),
         // `make chaos`: faults while the daemon drains; exactly-once proven from the database.
         .executableTarget(
             name: "BanditChaos",

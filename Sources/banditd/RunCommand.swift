@@ -21,6 +21,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
+        AllocatorTuning.apply(environment: ProcessInfo.processInfo.environment)
         let configuration = try options.load()
         let logger = LoggingSetup.bootstrap(level: configuration.logLevel)
         // SIGABRT (systemd's watchdog) and SIGQUIT end the process promptly; SIGHUP, SIGUSR1 and
