@@ -1,3 +1,4 @@
+import BanditConfig
 import BanditCore
 import Foundation
 import NATSKit
@@ -17,8 +18,8 @@ struct BenchOptions {
     var workersPerConsumer: Int?
     /// BANDITD_APPLY_LANES for the daemons (nil: the daemon's default).
     var applyLanes: Int?
-    /// The daemon's batch size in the drains (BANDITD_BATCH_SIZE).
-    var batchSize = 256
+    /// The daemon's batch size (BANDITD_BATCH_SIZE); its own default unless `--batch`.
+    var batchSize = ConfigurationSettings.default(for: \BanditdConfiguration.processing.batchSize)
     /// Extra PostgreSQL settings (`--postgres-setting name=value`), for experiments only: the
     /// reported numbers use PostgreSQL's durable defaults.
     var postgresSettings: [String: String] = [:]
@@ -261,7 +262,7 @@ struct Bench {
     /// timestamp (`pg_xact_commit_timestamp`, `track_commit_timestamp = on`). Samples the
     /// consumers' backlog (pending + ack pending) every second while publishing.
     func steady(rate: Int, seconds: Int) throws -> SteadyResult {
-        let stack = try DaemonStack(bench: self, batchSize: 256)
+        let stack = try DaemonStack(bench: self, batchSize: options.batchSize)
         defer { stack.stop() }
         let daemon = try stack.startDaemon()
         try waitUntil(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: stack.healthSocket) }
@@ -372,7 +373,7 @@ final class DaemonStack {
         var settings = [
             "BANDITD_HEALTH_SOCKET": healthSocket, "BANDITD_BATCH_SIZE": String(batchSize),
             "BANDITD_MAX_WAIT_MS": "100",
-            "NATS_MAX_ACK_PENDING": "20000", "LOG_LEVEL": "warning",
+            "LOG_LEVEL": "warning",
         ]
         if useCluster { settings["NATS_STREAM_REPLICAS"] = "3" }
         if let workers = bench.options.workersPerConsumer {

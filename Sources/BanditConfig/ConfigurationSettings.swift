@@ -40,7 +40,7 @@ public enum ConfigurationSettings {
             "nats.ack_wait_s", environment: "NATS_ACK_WAIT_S", .seconds(1...3600), default: .seconds(30),
             at: \.nats.ackWait, help: "consumer ack wait, seconds"),
         Setting(
-            "nats.max_ack_pending", environment: "NATS_MAX_ACK_PENDING", .integer(1...1_000_000), default: 1000,
+            "nats.max_ack_pending", environment: "NATS_MAX_ACK_PENDING", .integer(1...1_000_000), default: 10_000,
             at: \.nats.maxAckPending,
             help: "consumer max-ack-pending (set at creation; later changes are reported, not applied)"),
         Setting(
@@ -63,7 +63,7 @@ public enum ConfigurationSettings {
             "postgres.migrate_on_start", environment: "BANDITD_MIGRATE_ON_START", .boolean, default: true,
             at: \.postgres.migrateOnStart, help: "`banditd run` applies pending migrations before it starts"),
         Setting(
-            "processing.batch_size", environment: "BANDITD_BATCH_SIZE", .integer(1...10_000), default: 256,
+            "processing.batch_size", environment: "BANDITD_BATCH_SIZE", .integer(1...10_000), default: 384,
             at: \.processing.batchSize, help: "messages per transaction (per apply lane)"),
         Setting(
             "processing.max_wait_ms", environment: "BANDITD_MAX_WAIT_MS", .milliseconds(1...60_000),
@@ -73,7 +73,7 @@ public enum ConfigurationSettings {
             default: 1, at: \.processing.workersPerConsumer,
             help: "fetch loops per consumer (each pull of a worker asks for `batch_size × apply_lanes` messages)"),
         Setting(
-            "processing.apply_lanes", environment: "BANDITD_APPLY_LANES", .integer(1...16), default: 2,
+            "processing.apply_lanes", environment: "BANDITD_APPLY_LANES", .integer(1...16), default: 3,
             at: \.processing.applyLanes,
             help:
                 "transactions in flight per worker, each on its own PostgreSQL session; a worker's messages are split among them by user_id"

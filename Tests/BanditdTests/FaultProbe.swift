@@ -147,8 +147,21 @@ struct HealthReading: CustomStringConvertible {
         (workers[loop]?["holding"] as? [String: Any])?["code"] as? String
     }
 
+    /// The hold code of the consumer's apply lanes (`feedback-0`, `feedback-1`, …), if any of
+    /// them holds: which lane a user's messages take depends on the lane count.
+    func holdCode(of consumer: String) -> String? {
+        workers.keys.sorted().filter { $0.hasPrefix("\(consumer)-") && !$0.hasPrefix("\(consumer)-fetch") }
+            .lazy.compactMap { holdCode($0) }.first
+    }
+
     func holdReason(_ loop: String) -> String? {
         (workers[loop]?["holding"] as? [String: Any])?["reason"] as? String
+    }
+
+    /// The hold reason of the consumer's apply lanes, if any of them holds.
+    func holdReason(of consumer: String) -> String? {
+        workers.keys.sorted().filter { $0.hasPrefix("\(consumer)-") && !$0.hasPrefix("\(consumer)-fetch") }
+            .lazy.compactMap { holdReason($0) }.first
     }
 
     /// Dead letters set aside, over every loop.

@@ -55,13 +55,13 @@ struct FieldFaultsProcessTests {
                 Thread.sleep(forTimeInterval: 2)
             }
             try waitUntil(timeout: .seconds(15)) {
-                try probe.health().holdCode("feedback-0") == "postgres_lock_timeout"
+                try probe.health().holdCode(of: "feedback") == "postgres_lock_timeout"
             }
             let during = try probe.health()
             #expect(during.status == "degraded" && !during.ok && during.exitStatus != 0, "\(during)")
             #expect(during.postgresConnected, "PostgreSQL answers; the worker holds for a lock: \(during)")
-            #expect(during.holdReason("feedback-0")?.contains("lock timeout") == true)
-            #expect(during.holdCode("signals-0") == nil, "signals has no locked row: \(during)")
+            #expect(during.holdReason(of: "feedback")?.contains("lock timeout") == true)
+            #expect(during.holdCode(of: "signals") == nil, "signals has no locked row: \(during)")
             // The other consumer goes on: the signals published during the lock are applied.
             try probe.stack.waitForProcessed(1 + signalsDuringLock, database, timeout: .seconds(20))
 
@@ -70,7 +70,7 @@ struct FieldFaultsProcessTests {
             // Held throughout: every feedback batch needs the locked row, and a batch is one
             // transaction, so the other keys of a held batch wait (and retry) with it.
             #expect(try probe.applied(database) == 1 + signalsDuringLock)
-            #expect(try probe.health().holdCode("feedback-0") == "postgres_lock_timeout")
+            #expect(try probe.health().holdCode(of: "feedback") == "postgres_lock_timeout")
             try locker.execute("ROLLBACK")
             let faultEnd = ContinuousClock.now
 
@@ -111,7 +111,7 @@ struct FieldFaultsProcessTests {
             }
             try probe.stack.publish(signals, on: nats)
             try waitUntil(timeout: .seconds(15)) {
-                try probe.health().holdCode("signals-0") == "postgres_schema_problem"
+                try probe.health().holdCode(of: "signals") == "postgres_schema_problem"
             }
             // …and the rewards that join them on FEEDBACK: parked, no delivery spent.
             try probe.stack.publish(rewards, on: nats)
@@ -119,8 +119,8 @@ struct FieldFaultsProcessTests {
             let parkedAt = ContinuousClock.now
             let during = try probe.health()
             #expect(during.status == "degraded" && during.exitStatus != 0, "\(during)")
-            #expect(during.holdReason("signals-0")?.contains("schema problem") == true)
-            #expect(during.holdCode("feedback-0") == nil)
+            #expect(during.holdReason(of: "signals")?.contains("schema problem") == true)
+            #expect(during.holdCode(of: "feedback") == nil)
 
             // Three early-reward waits and more: still parked, nothing dead-lettered.
             Thread.sleep(forTimeInterval: max(15, (faultStart + FaultProbe.faultDuration - .now).secondsValue))

@@ -50,7 +50,7 @@ struct MaxDeliveriesProcessTests {
                 try nats.consumerInfo(stream: "FEEDBACK", consumer: "feature-pipeline-feedback")
             }
             try waitUntil(timeout: .seconds(15)) {
-                try probe.health().holdCode("feedback-0") == "postgres_lock_timeout" && feedback().ackPending == 30
+                try probe.health().holdCode(of: "feedback") == "postgres_lock_timeout" && feedback().ackPending == 30
             }
             daemon.signal(SIGKILL)
             _ = daemon.waitForExit(timeout: .seconds(10))

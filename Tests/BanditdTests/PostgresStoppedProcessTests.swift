@@ -33,7 +33,7 @@ struct PostgresStoppedProcessTests {
 
             try waitUntil(timeout: .seconds(20)) {
                 let health = try probe.health()
-                return !health.postgresConnected && health.holdCode("feedback-0") == "postgres_unreachable"
+                return !health.postgresConnected && health.holdCode(of: "feedback") == "postgres_unreachable"
             }
             let during = try probe.health()
             #expect(during.status == "degraded" && !during.ok && during.exitStatus != 0, "\(during)")

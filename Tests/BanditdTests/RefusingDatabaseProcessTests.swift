@@ -35,8 +35,8 @@ struct RefusingDatabaseProcessTests {
 
             try waitUntil(timeout: .seconds(15)) {
                 let health = try probe.health()
-                return health.holdCode("feedback-0") == "postgres_read_only"
-                    && health.holdCode("signals-0") == "postgres_read_only"
+                return health.holdCode(of: "feedback") == "postgres_read_only"
+                    && health.holdCode(of: "signals") == "postgres_read_only"
             }
             let during = try probe.health()
             #expect(during.status == "degraded" && !during.ok && during.exitStatus != 0, "\(during)")
@@ -95,12 +95,12 @@ struct RefusingDatabaseProcessTests {
             events.append(workload.sync(user: "u1", count: 3))
             try probe.stack.publish(events, on: nats)
             try waitUntil(timeout: .seconds(15)) {
-                try probe.health().holdCode("feedback-0") == "postgres_permission_denied"
+                try probe.health().holdCode(of: "feedback") == "postgres_permission_denied"
             }
             let during = try probe.health()
             #expect(during.status == "degraded" && !during.ok && during.exitStatus != 0, "\(during)")
             #expect(during.postgresConnected)
-            #expect(during.holdReason("feedback-0")?.contains("permission denied") == true)
+            #expect(during.holdReason(of: "feedback")?.contains("permission denied") == true)
             Thread.sleep(forTimeInterval: max(0, (faultStart + FaultProbe.faultDuration - .now).secondsValue))
             #expect(try probe.applied(database) == 1)
             let lines = FaultProbe.logLines(daemon, message: "holding the batch").filter {
