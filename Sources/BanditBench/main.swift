@@ -34,11 +34,11 @@ do {
     if bench.wants("drain-closing") {
         results.drainClosing = try bench.drain(
             name: "drain, headline mix, half the decisions past their reward window", mix: .headlineHalfClosing,
-            events: options.events, batchSize: 256)
+            events: options.events, batchSize: options.batchSize)
     }
     if bench.wants("drain-join") {
         results.drainJoin = try bench.drain(
-            name: "drain, join mix", mix: .join, events: options.events, batchSize: 256, profile: true)
+            name: "drain, join mix", mix: .join, events: options.events, batchSize: options.batchSize, profile: true)
     }
     if bench.wants("drain-batch-one") {
         results.drainBatchOne = try bench.drain(
@@ -52,17 +52,17 @@ do {
         results.scaleOut.append(
             try bench.drain(
                 name: "scale-out on one machine", mix: .headline, events: options.events,
-                batchSize: 256, daemons: daemons))
+                batchSize: options.batchSize, daemons: daemons))
     }
     if bench.wants("cluster-single") {
         results.clusterComparison.append(
             try bench.drain(
-                name: "one nats-server, R1 streams", mix: .headline, events: options.events, batchSize: 256))
+                name: "one nats-server, R1 streams", mix: .headline, events: options.events, batchSize: options.batchSize))
     }
     if bench.wants("cluster-r3") {
         results.clusterComparison.append(
             try bench.drain(
-                name: "3-node NATS cluster, R3 streams", mix: .headline, events: options.events, batchSize: 256,
+                name: "3-node NATS cluster, R3 streams", mix: .headline, events: options.events, batchSize: options.batchSize,
                 cluster: true))
     }
     if bench.wants("ledger-growth") { results.ledgerGrowth = try bench.ledgerGrowth() }
