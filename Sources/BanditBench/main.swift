@@ -57,12 +57,14 @@ do {
     if bench.wants("cluster-single") {
         results.clusterComparison.append(
             try bench.drain(
-                name: "one nats-server, R1 streams", mix: .headline, events: options.events, batchSize: options.batchSize))
+                name: "one nats-server, R1 streams", mix: .headline, events: options.events,
+                batchSize: options.batchSize))
     }
     if bench.wants("cluster-r3") {
         results.clusterComparison.append(
             try bench.drain(
-                name: "3-node NATS cluster, R3 streams", mix: .headline, events: options.events, batchSize: options.batchSize,
+                name: "3-node NATS cluster, R3 streams", mix: .headline, events: options.events,
+                batchSize: options.batchSize,
                 cluster: true))
     }
     if bench.wants("ledger-growth") { results.ledgerGrowth = try bench.ledgerGrowth() }
