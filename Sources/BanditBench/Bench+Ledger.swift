@@ -59,7 +59,8 @@ extension Bench {
                 ? "ledger of \(rows) rows, \(old) past retention, retention deleting"
                 : "ledger of \(rows) rows, none past retention"
             let drain = try drain(
-                name: name, mix: .headline, events: options.events, batchSize: options.batchSize, hooks: hooks)
+                name: name, mix: .headline, events: options.retentionEvents, batchSize: options.batchSize, hooks: hooks
+            )
             hooks.stopPeer()
             try hooks.dropDatabase(on: postgres)
             return RetentionCostRun(
