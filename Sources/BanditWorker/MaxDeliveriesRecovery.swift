@@ -48,13 +48,14 @@ public final class MaxDeliveriesRecovery {
     private let observer: any WorkerObserver
     private let logger: Logger
     private var consumer: PullConsumer?
-    private var database: PostgresConnection?
+    private let session: JobSession
 
     public init(
         configuration: Configuration, nats: NATSConnection, decoder: EventDecoder, observer: any WorkerObserver,
         logger: Logger
     ) {
         self.configuration = configuration
+        session = JobSession(databaseURL: configuration.databaseURL, statementTimeout: configuration.statementTimeout)
         self.nats = nats
         self.decoder = decoder
         self.publisher = DeadLetterPublisher(nats: nats)
@@ -67,7 +68,7 @@ public final class MaxDeliveriesRecovery {
     public func run(stop: StopSignal) {
         defer {
             consumer?.close()
-            database?.close()
+            session.reset()
             observer.loopEnded(Self.loop)
         }
         var backoff = Backoff(base: .seconds(1), cap: .seconds(30))
@@ -150,8 +151,7 @@ public final class MaxDeliveriesRecovery {
                     return .done
                 }
             } catch {
-                database?.close()
-                database = nil
+                session.reset()
                 return .retryLater("the ledger could not be read: \(error)")
             }
         }
@@ -184,17 +184,7 @@ public final class MaxDeliveriesRecovery {
     }
 
     private func isInLedger(_ eventID: UUID) throws(PostgresError) -> Bool {
-        let connection: PostgresConnection
-        if let database {
-            connection = database
-        } else {
-            connection = try PostgresConnection(conninfo: configuration.databaseURL)
-            try connection.query(
-                "SELECT set_config('statement_timeout', $1, false)",
-                ["\(configuration.statementTimeout.milliseconds)ms"])
-            database = connection
-        }
-        let result = try connection.query(
+        let result = try session.connected().query(
             "SELECT count(*) FROM processed_events WHERE event_id = $1", values: [.uuid(eventID)])
         return try result.int64(0, 0) > 0
     }

@@ -42,7 +42,7 @@ public final class ParkedRewardSweeper {
     private let signalsHeld: @Sendable () -> Bool
     private let logger: Logger
     private let store: ParkedRewardStore
-    private var database: PostgresConnection?
+    private let session: JobSession
 
     /// - Parameter signalsHeld: whether a signals worker of this daemon holds its batch now.
     public init(
@@ -50,6 +50,10 @@ public final class ParkedRewardSweeper {
         signalsHeld: @escaping @Sendable () -> Bool, logger: Logger
     ) {
         self.configuration = configuration
+        // Both timeouts: the job locks rows the workers write.
+        session = JobSession(
+            databaseURL: configuration.databaseURL, statementTimeout: configuration.statementTimeout,
+            lockTimeout: configuration.statementTimeout)
         self.store = ParkedRewardStore(policies: configuration.policies)
         self.publisher = DeadLetterPublisher(nats: nats)
         self.observer = observer
@@ -61,8 +65,7 @@ public final class ParkedRewardSweeper {
 
     public func run(stop: StopSignal) {
         defer {
-            database?.close()
-            database = nil
+            session.reset()
             observer.loopEnded(Self.loop)
         }
         var failures = 0
@@ -75,8 +78,7 @@ public final class ParkedRewardSweeper {
             } catch {
                 failures += 1
                 if DatabaseFailure(error) != .conflict {
-                    database?.close()
-                    database = nil
+                    session.reset()
                 }
                 if failures.nonzeroBitCount == 1 {  // 1, 2, 4, 8, … failures in a row
                     logger.error(
@@ -89,7 +91,7 @@ public final class ParkedRewardSweeper {
 
     /// One sweep: join what can join (slice after slice), then dead-letter what is due.
     func sweep(stop: StopSignal) throws(PostgresError) {
-        let connection = try connectedDatabase()
+        let connection = try session.connected()
         while !stop.isRequested {
             let (applied, refused) = try store.joinArrived(limit: configuration.slice, on: connection)
             observer.loopBeat(Self.loop)
@@ -139,15 +141,6 @@ public final class ParkedRewardSweeper {
         }
     }
 
-    private func connectedDatabase() throws(PostgresError) -> PostgresConnection {
-        if let database { return database }
-        let connection = try PostgresConnection(conninfo: configuration.databaseURL)
-        try connection.query(
-            "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $1, false)",
-            ["\(configuration.statementTimeout.milliseconds)ms"])
-        database = connection
-        return connection
-    }
 }
 
 extension ParkedRewardLetter {

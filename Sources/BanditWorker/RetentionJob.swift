@@ -39,7 +39,7 @@ public final class RetentionJob {
     private let observer: any WorkerObserver
     private let onRun: @Sendable (RetentionReport, Error?) -> Void
     private let logger: Logger
-    private var database: PostgresConnection?
+    private let session: JobSession
 
     /// - Parameter onRun: called after each run with its report, or the error it ended with.
     public init(
@@ -47,6 +47,7 @@ public final class RetentionJob {
         onRun: @escaping @Sendable (RetentionReport, Error?) -> Void = { _, _ in }
     ) {
         self.configuration = configuration
+        session = JobSession(databaseURL: configuration.databaseURL, statementTimeout: configuration.statementTimeout)
         self.observer = observer
         self.onRun = onRun
         var logger = logger
@@ -56,8 +57,7 @@ public final class RetentionJob {
 
     public func run(stop: StopSignal) {
         defer {
-            database?.close()
-            database = nil
+            session.reset()
             observer.loopEnded(Self.loop)
         }
         var wait = configuration.firstRunAfter
@@ -65,7 +65,7 @@ public final class RetentionJob {
             wait = configuration.interval
             let started = ContinuousClock.now
             do {
-                let connection = try connectedDatabase()
+                let connection = try session.connected()
                 let report = try configuration.retention.run(on: connection, backlogged: configuration.backlogged) {
                     observer.loopBeat(Self.loop)
                     return !stop.isRequested
@@ -81,8 +81,7 @@ public final class RetentionJob {
                         ])
                 }
             } catch {
-                database?.close()
-                database = nil
+                session.reset()
                 onRun(RetentionReport(), error)
                 logger.error("retention run failed; the next run retries", metadata: ["error": "\(error)"])
                 wait = min(wait, .seconds(60))
@@ -102,12 +101,4 @@ public final class RetentionJob {
         return stop.isRequested
     }
 
-    private func connectedDatabase() throws(PostgresError) -> PostgresConnection {
-        if let database { return database }
-        let connection = try PostgresConnection(conninfo: configuration.databaseURL)
-        try connection.query(
-            "SELECT set_config('statement_timeout', $1, false)", ["\(configuration.statementTimeout.milliseconds)ms"])
-        database = connection
-        return connection
-    }
 }

@@ -38,10 +38,14 @@ public final class RewardWindowCloser {
     private let observer: any WorkerObserver
     private let logger: Logger
     private let closer = DecisionCloser()
-    private var database: PostgresConnection?
+    private let session: JobSession
 
     public init(configuration: Configuration, observer: any WorkerObserver, logger: Logger) {
         self.configuration = configuration
+        // Both timeouts: the job locks rows the workers write.
+        session = JobSession(
+            databaseURL: configuration.databaseURL, statementTimeout: configuration.statementTimeout,
+            lockTimeout: configuration.statementTimeout)
         self.observer = observer
         var logger = logger
         logger[metadataKey: "job"] = "\(Self.loop)"
@@ -55,8 +59,7 @@ public final class RewardWindowCloser {
 
     public func run(stop: StopSignal) {
         defer {
-            database?.close()
-            database = nil
+            session.reset()
             observer.loopEnded(Self.loop)
         }
         var failures = 0
@@ -69,8 +72,7 @@ public final class RewardWindowCloser {
             } catch {
                 failures += 1
                 if DatabaseFailure(error) != .conflict {
-                    database?.close()
-                    database = nil
+                    session.reset()
                 }
                 if failures.nonzeroBitCount == 1 {
                     logger.error(
@@ -90,8 +92,7 @@ public final class RewardWindowCloser {
                 try sweep(policy, stop: stop)
             } catch {
                 if DatabaseFailure(error) != .conflict {
-                    database?.close()
-                    database = nil
+                    session.reset()
                 }
                 firstFailure = firstFailure ?? error
             }
@@ -102,7 +103,7 @@ public final class RewardWindowCloser {
     private func sweep(_ policy: PolicyDefinition, stop: StopSignal) throws(PostgresError) {
         var busy: [UUID] = []
         while !stop.isRequested {
-            let connection = try connectedDatabase()
+            let connection = try session.connected()
             let slice = try closer.closeDue(
                 policy: policy, limit: configuration.slice, skipping: busy, policies: configuration.policies,
                 on: connection)
@@ -120,13 +121,4 @@ public final class RewardWindowCloser {
         }
     }
 
-    private func connectedDatabase() throws(PostgresError) -> PostgresConnection {
-        if let database { return database }
-        let connection = try PostgresConnection(conninfo: configuration.databaseURL)
-        try connection.query(
-            "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $1, false)",
-            ["\(configuration.statementTimeout.milliseconds)ms"])
-        database = connection
-        return connection
-    }
 }
